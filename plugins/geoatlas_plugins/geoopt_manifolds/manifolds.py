@@ -1,0 +1,125 @@
+"""geoopt manifolds with geoatlas metadata. Only thin subclasses: the geometry is geoopt's."""
+
+from __future__ import annotations
+
+import geoopt
+import torch
+
+from geoatlas.interfaces import Manifold
+
+
+class Euclidean(Manifold, geoopt.Euclidean):
+    """Flat space R^dim."""
+
+    name = "euclidean"
+
+    def __init__(self, dim: int = 2) -> None:
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        super().__init__(ndim=1)
+        self._ga_dimension = dim
+
+    @property
+    def curvature(self) -> float:
+        return 0.0
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+        return torch.randn(n, self._ga_dimension, generator=generator, dtype=dtype)
+
+
+class Sphere(Manifold, geoopt.Sphere):
+    """Unit sphere S^{dim} embedded in R^{dim+1}."""
+
+    name = "sphere"
+
+    def __init__(self, dim: int = 2) -> None:
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        super().__init__()
+        self._ga_dimension = dim
+
+    @property
+    def curvature(self) -> float:
+        return 1.0
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+        x = torch.randn(n, self._ga_dimension + 1, generator=generator, dtype=dtype)
+        return x / x.norm(dim=-1, keepdim=True)
+
+
+class PoincareBall(Manifold, geoopt.PoincareBall):
+    """Poincaré ball of dimension ``dim`` and curvature ``-c``."""
+
+    name = "poincare_ball"
+
+    def __init__(self, dim: int = 2, c: float = 1.0, learnable: bool = False) -> None:
+        if not c > 0:
+            raise ValueError(f"curvature parameter c must be > 0, got {c}")
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        super().__init__(c=c, learnable=learnable)
+        self._ga_dimension = dim
+
+    @property
+    def curvature(self) -> float:
+        return -float(self.c)
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+        v = 0.5 * torch.randn(n, self._ga_dimension, generator=generator, dtype=dtype)
+        return self.expmap0(v)
+
+
+class Lorentz(Manifold, geoopt.Lorentz):
+    """Hyperboloid model of dimension ``dim`` (points in R^{dim+1}), curvature ``-1/k``."""
+
+    name = "lorentz"
+
+    def __init__(self, dim: int = 2, k: float = 1.0, learnable: bool = False) -> None:
+        if not k > 0:
+            raise ValueError(f"k must be > 0, got {k}")
+        super().__init__(k=k, learnable=learnable)
+        self._ga_dimension = dim
+
+    @property
+    def curvature(self) -> float:
+        return -1.0 / float(self.k)
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+        v = 0.5 * torch.randn(n, self._ga_dimension + 1, generator=generator, dtype=dtype)
+        v[..., 0] = 0
+        return self.expmap0(v)
+
+
+class Stiefel(Manifold, geoopt.CanonicalStiefel):
+    """Stiefel manifold of orthonormal ``n x p`` frames, canonical metric."""
+
+    name = "stiefel"
+
+    def __init__(self, n: int = 3, p: int = 2) -> None:
+        if not 1 <= p <= n:
+            raise ValueError(f"need 1 <= p <= n, got n={n}, p={p}")
+        super().__init__()
+        self.n, self.p = n, p
+        self._ga_dimension = n * p - p * (p + 1) // 2
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+        a = torch.randn(n, self.n, self.p, generator=generator, dtype=dtype)
+        q, r = torch.linalg.qr(a)
+        return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+
+
+class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
+    """Symmetric positive-definite ``n x n`` matrices, geoopt's affine-invariant metric."""
+
+    name = "spd"
+
+    def __init__(self, n: int = 3) -> None:
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        super().__init__()
+        self.n = n
+        self._ga_dimension = n * (n + 1) // 2
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+        a = torch.randn(n, self.n, self.n, generator=generator, dtype=dtype)
+        return a @ a.transpose(-1, -2) / self.n + 0.5 * torch.eye(self.n, dtype=dtype)
