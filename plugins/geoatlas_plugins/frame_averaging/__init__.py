@@ -1,0 +1,41 @@
+"""Frame averaging (Puny et al., ICLR 2022): PCA frames that make any backbone invariant/equivariant."""
+
+from geoatlas import hookimpl
+
+MANIFEST = {
+    "id": "frame_averaging",
+    "title": "Frame Averaging for Invariant and Equivariant Network Design",
+    "summary": "Wraps any encoder (a registered name or an nn.Module) so that it becomes exactly "
+    "invariant or equivariant to O(n), SO(n), E(n) or SE(n), by averaging it over the PCA frame "
+    "of the input point cloud (2^n or 2^(n-1) group elements) instead of the whole group. "
+    "Degenerate frames (repeated covariance eigenvalues) are detected.",
+    "status": "experimental",
+    "api": ">=1,<2",
+    "papers": [
+        {
+            "title": "Frame Averaging for Invariant and Equivariant Network Design",
+            "authors": ["Omri Puny", "Matan Atzmon", "Heli Ben-Hamu", "Ishan Misra", "Aditya Grover", "Edward J. Smith", "Yaron Lipman"],
+            "year": 2022,
+            "venue": "ICLR",
+            "arxiv": "2110.03336",
+        }
+    ],
+    "components": {
+        "encoder": {
+            "frame_averaging": {"target": ".model:FrameAveraging", "summary": "PCA-frame averaging wrapper: any backbone -> O(n)/SO(n)/E(n)/SE(n) invariant or equivariant"},
+        },
+        "group": {
+            "e_n": {"target": ".model:EuclideanGroup", "summary": "E(n) isometries with reflections, (n+1)x(n+1) homogeneous matrices"},
+        },
+    },
+    "verified": [
+        "check_equivariance with random o_n, son, se3, e_n elements (invariant and equivariant outputs)",
+        "an invariant backbone is left unchanged by frame averaging (Prop. of the paper)",
+        "degenerate frames (repeated eigenvalues) raise DegenerateFrameError",
+    ],
+}
+
+
+@hookimpl
+def geoatlas_manifest() -> dict:
+    return MANIFEST
