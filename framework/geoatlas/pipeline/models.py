@@ -1,0 +1,282 @@
+"""Model fitting for pipelines: scikit-learn estimators and the torch training loop."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GeoatlasError
+from .spec import TrainSpec
+
+
+def classifier_factory(name: str) -> Callable[..., Any]:
+    """The scikit-learn estimator class behind a ``classifier:`` name."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    table = {
+        "logistic_regression": LogisticRegression,
+        "svc": SVC,
+        "random_forest": RandomForestClassifier,
+        "knn": KNeighborsClassifier,
+        "ridge": RidgeClassifier,
+    }
+    return table[name]
+
+
+def make_classifier(name: str, params: dict[str, Any], seed: int, task: str) -> Any:
+    """A scikit-learn pipeline (standardisation + estimator); regression uses the analogues."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if task == "regression":
+        from sklearn.ensemble import RandomForestRegressor
+        from sklearn.linear_model import Ridge
+        from sklearn.neighbors import KNeighborsRegressor
+        from sklearn.svm import SVR
+
+        reg = {"ridge": Ridge, "svc": SVR, "random_forest": RandomForestRegressor, "knn": KNeighborsRegressor}
+        if name not in reg:
+            raise GeoatlasError(f"classifier {name!r} has no regression analogue; use ridge, svc, random_forest or knn")
+        cls = reg[name]
+    else:
+        cls = classifier_factory(name)
+    params = dict(params)
+    if "random_state" in inspect.signature(cls).parameters:
+        params.setdefault("random_state", seed)
+    if cls.__name__ == "LogisticRegression":
+        params.setdefault("max_iter", 2000)
+    return make_pipeline(StandardScaler(), cls(**params))
+
+
+def flatten_features(X: Any) -> np.ndarray:
+    import torch
+
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    if isinstance(X, list):
+        try:
+            X = np.stack([np.asarray(x) for x in X])
+        except ValueError as exc:
+            raise GeoatlasError(
+                "a classifier needs fixed-size feature vectors; the data are ragged samples "
+                "(add a descriptor step that turns them into features)"
+            ) from exc
+    X = np.asarray(X, dtype=np.float64)
+    return X.reshape(len(X), -1)
+
+
+# ---------------------------------------------------------------------------- torch
+def to_batch(X: Any, idx: np.ndarray | None, data_type: str) -> Any:
+    """Turn samples (array, list of arrays, list of Data, or one Data) into a model input."""
+    import torch
+
+    if data_type == "graph_nodes":
+        return X
+    sub = X if idx is None else (X[idx] if isinstance(X, (np.ndarray, torch.Tensor)) else [X[i] for i in idx])
+    if isinstance(sub, np.ndarray):
+        t = torch.from_numpy(np.ascontiguousarray(sub))
+        return t.float() if t.is_floating_point() else t
+    if isinstance(sub, torch.Tensor):
+        return sub
+    if len(sub) and hasattr(sub[0], "edge_index"):
+        from torch_geometric.data import Batch
+
+        return Batch.from_data_list(list(sub))
+    arrs = [torch.as_tensor(np.asarray(s), dtype=torch.float32) for s in sub]
+    if all(a.shape == arrs[0].shape for a in arrs):
+        return torch.stack(arrs)
+    return arrs  # ragged: the encoder receives a list of tensors
+
+
+def optimizer_for(model: Any, train: TrainSpec) -> Any:
+    import geoopt
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        return None
+    if train.optimizer == "adam":
+        return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+    if train.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=train.lr, momentum=0.9, weight_decay=train.weight_decay)
+    if train.optimizer == "riemannian_adam":
+        return geoopt.optim.RiemannianAdam(params, lr=train.lr, weight_decay=train.weight_decay, stabilize=10)
+    return geoopt.optim.RiemannianSGD(params, lr=train.lr, momentum=0.9, weight_decay=train.weight_decay, stabilize=10)
+
+
+class Trainer:
+    """Epoch loop with per-epoch reseeding and atomic checkpoints, so a resumed run matches.
+
+    Each epoch ``e`` reseeds torch with ``(seed, e)`` and shuffles with its own generator, so the
+    state after epoch ``e`` depends only on the checkpoint after ``e - 1``.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        train: TrainSpec,
+        task: str,
+        data_type: str,
+        seed: int,
+        checkpoint: Path,
+        log: Callable[[str], None],
+        progress: Any = None,
+    ) -> None:
+        self.model, self.train, self.task, self.data_type = model, train, task, data_type
+        self.seed, self.checkpoint, self.log, self.progress = seed, checkpoint, log, progress
+        self.opt = optimizer_for(model, train)
+        self.history: list[dict[str, float]] = []
+        self.y_mean: np.ndarray | None = None
+        self.y_std: np.ndarray | None = None
+        self.start_epoch = 0
+
+    def loss_fn(self) -> Callable[[Any, Any], Any]:
+        import torch.nn.functional as F
+
+        return F.cross_entropy if self.task == "classification" else F.mse_loss
+
+    def resume(self) -> bool:
+        import torch
+
+        if not self.checkpoint.exists():
+            return False
+        state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        if self.opt is not None and state.get("optimizer") is not None:
+            self.opt.load_state_dict(state["optimizer"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"]) + 1
+        self.log(f"resumed from {self.checkpoint.name} after epoch {self.start_epoch}")
+        return True
+
+    def _targets(self, y: np.ndarray) -> Any:
+        import torch
+
+        if self.task == "classification":
+            return torch.as_tensor(y, dtype=torch.long)
+        y = np.asarray(y, dtype=np.float32)
+        y2 = y.reshape(len(y), -1)
+        if self.y_mean is None:
+            self.y_mean = y2.mean(0)
+            self.y_std = y2.std(0) + 1e-8
+        return torch.as_tensor((y2 - self.y_mean) / self.y_std, dtype=torch.float32)
+
+    def fit(self, X: Any, y: np.ndarray, train_mask: Any = None) -> list[dict[str, float]]:
+        import torch
+
+        from ..utils import atomic_torch_save
+
+        yt = self._targets(y)
+        n = len(y)
+        loss_fn = self.loss_fn()
+        custom = getattr(self.model, "training_step", None)
+        epochs = self.train.epochs
+        for epoch in range(self.start_epoch, epochs):
+            torch.manual_seed(self.seed * 100_003 + epoch)
+            self.model.train()
+            total, count = 0.0, 0
+            if self.data_type == "graph_nodes":
+                batches = [None]
+            else:
+                gen = torch.Generator().manual_seed(self.seed * 7919 + epoch)
+                perm = torch.randperm(n, generator=gen).numpy()
+                bs = self.train.batch_size
+                batches = [perm[i : i + bs] for i in range(0, n, bs)]
+            for idx in batches:
+                xb = to_batch(X, idx, self.data_type)
+                if self.data_type == "graph_nodes":
+                    yb = yt
+                else:
+                    yb = yt[torch.as_tensor(idx)]
+                if self.opt is not None:
+                    self.opt.zero_grad(set_to_none=True)
+                if custom is not None:
+                    loss = custom(xb, yb, loss_fn) if train_mask is None else custom(xb, yb, _masked(loss_fn, train_mask))
+                else:
+                    out = self.model(xb)
+                    if self.task == "regression":
+                        out = out.reshape(out.shape[0], -1)
+                    loss = loss_fn(out[train_mask], yb[train_mask]) if train_mask is not None else loss_fn(out, yb)
+                if not torch.isfinite(loss):
+                    raise GeoatlasError(
+                        f"training diverged: the loss became {float(loss)} in epoch {epoch + 1}. "
+                        "Lower the learning rate, or check the inputs for extreme values."
+                    )
+                if self.opt is not None and loss.requires_grad:
+                    loss.backward()
+                    self.opt.step()
+                k = 1 if idx is None else len(idx)
+                total += float(loss.detach()) * k
+                count += k
+            end_hook = getattr(self.model, "on_epoch_end", None)
+            if end_hook is not None:
+                end_hook(epoch)
+            rec = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+            self.history.append(rec)
+            atomic_torch_save(
+                {
+                    "epoch": epoch,
+                    "model": self.model.state_dict(),
+                    "optimizer": self.opt.state_dict() if self.opt is not None else None,
+                    "history": self.history,
+                },
+                self.checkpoint,
+            )
+            self.log(f"epoch {epoch + 1}/{epochs} train_loss={rec['train_loss']:.4f}")
+            if self.progress is not None:
+                self.progress()
+        return self.history
+
+    def predict(self, X: Any, mask: Any = None, batch_size: int = 256) -> np.ndarray:
+        import torch
+
+        self.model.eval()
+        outs = []
+        with torch.no_grad():
+            if self.data_type == "graph_nodes":
+                outs.append(self.model(X)[mask])
+            else:
+                n = len(X)
+                for i in range(0, n, batch_size):
+                    outs.append(self.model(to_batch(X, np.arange(i, min(n, i + batch_size)), self.data_type)))
+        out = torch.cat([o.reshape(o.shape[0], -1) for o in outs]).double().numpy()
+        if self.task == "classification":
+            return out.argmax(1)
+        if self.y_mean is not None:
+            out = out * self.y_std + self.y_mean
+        return out
+
+
+def _masked(loss_fn: Callable[[Any, Any], Any], mask: Any) -> Callable[[Any, Any], Any]:
+    def fn(out: Any, y: Any) -> Any:
+        return loss_fn(out[mask], y[mask])
+
+    return fn
+
+
+def metrics_for(task: str, names: list[str], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    out: dict[str, float] = {}
+    for name in names:
+        if name == "accuracy":
+            out[name] = float(skm.accuracy_score(y_true, y_pred))
+        elif name == "macro_f1":
+            out[name] = float(skm.f1_score(y_true, y_pred, average="macro"))
+        elif name == "mse":
+            out[name] = float(np.mean((np.asarray(y_true).reshape(len(y_true), -1) - np.asarray(y_pred).reshape(len(y_pred), -1)) ** 2))
+        elif name == "mae":
+            out[name] = float(np.mean(np.abs(np.asarray(y_true).reshape(len(y_true), -1) - np.asarray(y_pred).reshape(len(y_pred), -1))))
+        elif name == "r2":
+            out[name] = float(skm.r2_score(np.asarray(y_true).reshape(len(y_true), -1), np.asarray(y_pred).reshape(len(y_pred), -1)))
+    return {k: (round(v, 6) if math.isfinite(v) else v) for k, v in out.items()}

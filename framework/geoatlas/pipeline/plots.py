@@ -1,0 +1,88 @@
+"""Plots written into a run directory (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def training_curves(histories: dict[str, list[dict[str, float]]], path: Path) -> Path | None:
+    histories = {k: v for k, v in histories.items() if v}
+    if not histories:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for label, hist in histories.items():
+        ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], marker="o", ms=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def _pca2(Z: np.ndarray) -> np.ndarray:
+    Zc = Z - Z.mean(0)
+    _, _, vt = np.linalg.svd(Zc, full_matrices=False)
+    return Zc @ vt[:2].T
+
+
+def embeddings(Z: np.ndarray, y: np.ndarray | None, path: Path, title: str, ball_c: float | None = None) -> Path:
+    """Scatter of embeddings. On the Poincaré ball (``ball_c``): points in the disk of radius
+    ``1/sqrt(c)``; balls of dimension > 2 are shown through ``exp_0 . PCA . log_0``, which keeps
+    distances to the origin."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    if ball_c is not None:
+        import torch
+        from geoopt import PoincareBall
+
+        ball = PoincareBall(c=ball_c)
+        Zt = torch.as_tensor(Z, dtype=torch.float64)
+        if Z.shape[1] > 2:
+            V = ball.logmap0(Zt).numpy()
+            V2 = _pca2(V) if len(V) > 2 else V[:, :2]
+            scale = np.linalg.norm(V, axis=1, keepdims=True) / np.maximum(np.linalg.norm(V2, axis=1, keepdims=True), 1e-12)
+            P = ball.expmap0(torch.as_tensor(V2 * scale)).numpy()
+        else:
+            P = Z
+        r = 1 / np.sqrt(ball_c)
+        ax.add_patch(plt.Circle((0, 0), r, fill=False, color="k", lw=1))
+        ax.set_xlim(-1.05 * r, 1.05 * r)
+        ax.set_ylim(-1.05 * r, 1.05 * r)
+        ax.set_aspect("equal")
+    else:
+        P = _pca2(Z) if Z.shape[1] > 2 else Z
+    ax.scatter(P[:, 0], P[:, 1], c=y if y is not None else None, s=8, cmap="tab10")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def _save(fig: Any, path: Path) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)

@@ -1,0 +1,438 @@
+"""Running a validated pipeline: data -> steps -> models -> metrics, in a run directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GeoatlasError, SpecError
+from .spec import PipelineSpec, StepSpec
+from .validate import INFERRED_PARAMS, validate_data
+from .yamlio import Lines, apply_overrides, load_yaml, read_spec_source
+
+
+@dataclass
+class RunResult:
+    """What a run produced: ``metrics`` (also in ``run_dir/metrics.json``) and the fitted models."""
+
+    metrics: dict[str, Any]
+    run_dir: Path
+    models: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, label: str) -> dict[str, Any]:
+        return self.metrics["models"][label]
+
+
+class Pipeline:
+    """A pipeline built from a YAML spec (``Pipeline.from_yaml``) or a dict (``from_dict``)."""
+
+    def __init__(self, data: dict[str, Any], lines: Lines | None = None, source: str = "<spec>", base_dir: Path | None = None) -> None:
+        self.data, self.lines, self.source, self.base_dir = data, lines or {}, source, base_dir
+        self._spec: PipelineSpec | None = None
+
+    @classmethod
+    def from_yaml(cls, path_or_text: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Pipeline:
+        """Read a spec from a ``.yaml`` path or from YAML text; ``overrides`` as ``["train.epochs=2"]``."""
+        text, source, base = read_spec_source(path_or_text)
+        data, lines = load_yaml(text, source)
+        return cls(apply_overrides(data, overrides), lines, source, base)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], overrides: list[str] | dict[str, Any] | None = None) -> Pipeline:
+        import copy
+
+        return cls(apply_overrides(copy.deepcopy(data), overrides))
+
+    @property
+    def spec(self) -> PipelineSpec:
+        return self.validate()
+
+    def validate(self) -> PipelineSpec:
+        """Check everything (schema, component names, parameters, files). Raises ``SpecError``."""
+        if self._spec is None:
+            self._spec = validate_data(self.data, self.lines, self.source, self.base_dir)
+        return self._spec
+
+    def run(self, run_dir: str | Path | None = None, *, resume: bool = False, runs_root: str | Path = "runs", progress: bool = True) -> RunResult:
+        """Run the pipeline and return its :class:`RunResult`.
+
+        ``resume=True`` continues the newest run of this pipeline under ``runs_root`` (or
+        ``run_dir``) from its checkpoints.
+        """
+        spec = self.validate()
+        return _Run(spec, self, _choose_run_dir(spec, run_dir, resume, Path(runs_root)), resume, progress).execute()
+
+
+def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool, root: Path) -> Path:
+    if run_dir is not None:
+        p = Path(run_dir)
+        if resume and not (p / "spec.resolved.yaml").exists():
+            raise SpecError(f"cannot resume: {str(p)!r} is not a run directory (no spec.resolved.yaml)")
+        return p
+    base = root / spec.name
+    if resume:
+        runs = sorted(d for d in base.glob("*") if (d / "spec.resolved.yaml").exists()) if base.exists() else []
+        if not runs:
+            raise SpecError(f"cannot resume: no earlier run of {spec.name!r} under {str(base)!r}")
+        return runs[-1]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    p, k = base / stamp, 1
+    while p.exists():
+        p, k = base / f"{stamp}-{k}", k + 1
+    return p
+
+
+def _take(X: Any, idx: np.ndarray) -> Any:
+    if isinstance(X, np.ndarray):
+        return X[idx]
+    import torch
+
+    if isinstance(X, torch.Tensor):
+        return X[torch.as_tensor(idx)]
+    return [X[i] for i in idx]
+
+
+class _Run:
+    def __init__(self, spec: PipelineSpec, pipeline: Pipeline, run_dir: Path, resume: bool, progress: bool) -> None:
+        from rich.console import Console
+
+        self.spec, self.pipeline, self.dir, self.resume, self.show = spec, pipeline, run_dir, resume, progress
+        self.console = Console(stderr=True, quiet=not progress)
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ io
+    def log(self, msg: str) -> None:
+        line = f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {msg}"
+        with open(self.dir / "log.txt", "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def _write_spec(self) -> None:
+        import yaml
+
+        from ..utils import atomic_write_text
+
+        text = yaml.safe_dump(self.spec.model_dump(mode="json"), sort_keys=False)
+        target = self.dir / "spec.resolved.yaml"
+        if self.resume and target.exists():
+            if target.read_text(encoding="utf-8") != text:
+                raise SpecError(
+                    f"cannot resume {str(self.dir)!r}: the spec differs from the one that started the run "
+                    "(compare with its spec.resolved.yaml); start a new run instead"
+                )
+            return
+        atomic_write_text(target, text)
+
+    # ------------------------------------------------------------------ main
+    def execute(self) -> RunResult:
+        from ..plugins import catalog
+        from ..utils import atomic_write_text, seed_everything
+
+        spec = self.spec
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "checkpoints").mkdir(exist_ok=True)
+        self._write_spec()
+        self.log(f"{'resume' if self.resume else 'start'} {spec.name} (seed {spec.seed})")
+        spec_dict = spec.model_dump(mode="json")
+        hooks = catalog()
+        hooks.call_hook("before_pipeline", spec=spec_dict, run_dir=str(self.dir))
+        step = "data"
+        try:
+            seed_everything(spec.seed)
+            hooks.call_hook("before_step", step=step, spec=spec_dict)
+            bundle, split = self._load()
+            hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"n_samples": len(bundle), "data_type": bundle.data_type})
+            step = "steps"
+            hooks.call_hook("before_step", step=step, spec=spec_dict)
+            shared, Xtr, Xte, dt = self._fit_steps(spec.steps, split["X_train"], split["X_test"], bundle.data_type, split["y_train"])
+            hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"data_type": dt})
+            results: dict[str, Any] = {}
+            fitted_models: dict[str, Any] = {}
+            histories: dict[str, list[dict[str, float]]] = {}
+            for label, mspec in spec.all_models().items():
+                step = f"train:{label}"
+                hooks.call_hook("before_step", step=step, spec=spec_dict)
+                t0 = time.perf_counter()
+                res, model, hist = self._model(label, mspec, shared, Xtr, Xte, dt, bundle, split)
+                self.timings[label] = round(time.perf_counter() - t0, 3)
+                results[label], fitted_models[label], histories[label] = res, model, hist
+                hooks.call_hook("after_step", step=step, spec=spec_dict, outputs=res)
+            metrics = {
+                "name": spec.name,
+                "seed": spec.seed,
+                "data": {
+                    "dataset": spec.data.dataset,
+                    "data_type": bundle.data_type,
+                    "task": bundle.task,
+                    "n_train": split["n_train"],
+                    "n_test": split["n_test"],
+                },
+                "models": results,
+            }
+            if spec.plots:
+                from . import plots
+
+                plots.training_curves(histories, self.dir / "plots" / "training_curves.png")
+            atomic_write_text(self.dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+            atomic_write_text(self.dir / "timings.json", json.dumps({"train_seconds": self.timings}, indent=2))
+            self.log("done")
+            hooks.call_hook("after_pipeline", spec=spec_dict, metrics=metrics, run_dir=str(self.dir))
+            return RunResult(metrics, self.dir, fitted_models)
+        except BaseException as exc:
+            hooks.call_hook("on_error", step=step, spec=spec_dict, error=exc)
+            self.log(f"error in {step}: {type(exc).__name__}: {exc}")
+            raise
+
+    # ------------------------------------------------------------------ data
+    def _load(self) -> tuple[Any, dict[str, Any]]:
+        from ..api import create
+
+        spec = self.spec
+        bundle = create("dataset", spec.data.dataset, **spec.data.params)
+        bundle = bundle.load()
+        if bundle.task == "classification" and bundle.data_type != "graph_nodes":
+            classes, y = np.unique(np.asarray(bundle.y), return_inverse=True)
+            bundle.y = y.astype(np.int64)
+            bundle.meta.setdefault("n_classes", len(classes))
+        if isinstance(bundle.X, np.ndarray) and bundle.X.dtype.kind == "f" and not np.isfinite(bundle.X).all():
+            raise GeoatlasError(f"dataset {spec.data.dataset!r} returned NaN/Inf values")
+        if bundle.data_type == "graph_nodes":
+            data = bundle.X
+            y = np.asarray(data.y)
+            tr = data.train_mask.numpy().astype(bool)
+            te = data.test_mask.numpy().astype(bool) if hasattr(data, "test_mask") else ~tr
+            bundle.meta.setdefault("n_classes", int(y.max()) + 1)
+            split = {"X_train": data, "X_test": data, "y_train": y, "y_test": y[te], "train_mask": tr, "test_mask": te,
+                     "n_train": int(tr.sum()), "n_test": int(te.sum())}
+        else:
+            from sklearn.model_selection import train_test_split
+
+            n = len(bundle)
+            y = np.asarray(bundle.y)
+            strat = y if (bundle.task == "classification" and spec.data.split.stratify) else None
+            idx_tr, idx_te = train_test_split(np.arange(n), test_size=spec.data.split.test, random_state=spec.seed, stratify=strat)
+            split = {"X_train": _take(bundle.X, idx_tr), "X_test": _take(bundle.X, idx_te), "y_train": y[idx_tr], "y_test": y[idx_te],
+                     "n_train": len(idx_tr), "n_test": len(idx_te)}
+        self.log(f"data: {spec.data.dataset} ({bundle.data_type}, {bundle.task}), train {split['n_train']}, test {split['n_test']}")
+        return bundle, split
+
+    # ------------------------------------------------------------------ steps
+    def _fit_steps(self, steps: list[StepSpec], Xtr: Any, Xte: Any, dt: str, ytr: Any) -> tuple[list[Any], Any, Any, str]:
+        from ..api import create
+        from .executor import make_executor
+
+        ex = make_executor(self.spec.executor.kind, self.spec.executor.workers)
+        fitted = []
+        for st in steps:
+            t0 = time.perf_counter()
+            obj = create(st.kind, st.component, **self._infer(st.kind, st.component, st.params, Xtr, dt, ytr))
+            if st.kind == "descriptor":
+                with self._status(f"descriptor {st.component}: fit"):
+                    obj.fit(Xtr, ytr)
+                with self._status(f"descriptor {st.component}: transform {len(Xtr) + len(Xte)} samples"):
+                    Xtr, Xte = ex.transform(obj, Xtr), ex.transform(obj, Xte)
+                new_dt = getattr(obj, "output_type", "features")
+            else:
+                obj.eval()
+                Xtr, Xte = self._encode(obj, Xtr, dt), self._encode(obj, Xte, dt)
+                new_dt = "features"
+            fitted.append((st, obj, dt))
+            dt = new_dt
+            self.log(f"step {st.kind} {st.component} done in {time.perf_counter() - t0:.2f}s")
+        return fitted, Xtr, Xte, dt
+
+    def _apply_steps(self, fitted: list[Any], X: Any) -> Any:
+        from .executor import make_executor
+
+        ex = make_executor(self.spec.executor.kind, self.spec.executor.workers)
+        for st, obj, dt in fitted:
+            X = ex.transform(obj, X) if st.kind == "descriptor" else self._encode(obj, X, dt)
+        return X
+
+    def _encode(self, module: Any, X: Any, dt: str) -> np.ndarray:
+        import torch
+
+        from .models import to_batch
+
+        outs = []
+        with torch.no_grad():
+            if dt == "graph_nodes":
+                return module(X).double().numpy()
+            for i in range(0, len(X), 256):
+                o = module(to_batch(X, np.arange(i, min(len(X), i + 256)), dt))
+                outs.append(o.reshape(o.shape[0], -1))
+        return torch.cat(outs).double().numpy()
+
+    def _status(self, msg: str) -> Any:
+        return self.console.status(msg) if self.show else nullcontext()
+
+    # ------------------------------------------------------------------ params
+    def _infer(self, kind: str, name: str, params: dict[str, Any], X: Any, dt: str, y: Any, bundle: Any = None) -> dict[str, Any]:
+        if kind not in {"encoder", "descriptor"}:
+            return dict(params)
+        from ..api import parameters
+        from ..plugins import catalog, import_target
+
+        factory = import_target(catalog().resolve(kind, name))
+        valid = parameters(factory)
+        out = dict(params)
+        need = [p for p in INFERRED_PARAMS if p in valid and p not in out]
+        if not need:
+            return out
+        input_type = getattr(factory, "input_type", "vector")
+        sample = X if dt == "graph_nodes" else X[0]
+        if hasattr(sample, "x") and hasattr(sample, "edge_index"):
+            last, flat, chans = int(sample.x.shape[-1]), int(sample.x.shape[-1]), None
+        else:
+            arr = np.asarray(sample)
+            last = int(arr.shape[-1]) if arr.ndim else 1
+            flat = int(np.prod(arr.shape)) if arr.ndim else 1
+            chans = int(arr.shape[0]) if dt == "image" and arr.ndim == 3 else None
+        task = bundle.task if bundle is not None else ("classification" if np.asarray(y).dtype.kind in "iu" else "regression")
+        yarr = np.asarray(y)
+        n_out = (bundle.meta.get("n_classes") if bundle is not None else None) or (int(yarr.max()) + 1 if task == "classification" else int(np.prod(yarr.shape[1:])) or 1)
+        if task == "regression":
+            n_out = int(np.prod(yarr.shape[1:])) if yarr.ndim > 1 else 1
+        for p in need:
+            if p == "in_features":
+                out[p] = flat if input_type in ("vector", "features") else last
+            elif p == "in_channels" and chans is not None:
+                out[p] = chans
+            elif p in ("num_classes", "out_features"):
+                out[p] = int(n_out)
+        return out
+
+    # ------------------------------------------------------------------ models
+    def _model(self, label: str, mspec: Any, shared: list[Any], Xtr: Any, Xte: Any, dt: str, bundle: Any, split: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dict[str, float]]]:
+        from .models import make_classifier, metrics_for
+
+        spec = self.spec
+        own, Xtr_m, Xte_m, dt_m = self._fit_steps(mspec.steps, Xtr, Xte, dt, split["y_train"]) if mspec.steps else ([], Xtr, Xte, dt)
+        steps_all = shared + own
+        names = spec.evaluate.metrics or (["accuracy", "macro_f1"] if bundle.task == "classification" else ["mse", "mae", "r2"])
+        history: list[dict[str, float]] = []
+        done_marker = self.dir / "checkpoints" / f"{label}.done.json"
+        if mspec.classifier is not None:
+            from .models import flatten_features
+
+            est = make_classifier(mspec.classifier, mspec.params, spec.seed, bundle.task)
+            with self._status(f"{label}: fitting {mspec.classifier}"):
+                est.fit(flatten_features(Xtr_m), split["y_train"])
+
+            def predict(X: Any) -> np.ndarray:
+                return est.predict(flatten_features(X))
+
+            model = est
+        else:
+            model, predict, history = self._train_encoder(label, mspec, Xtr_m, dt_m, bundle, split, done_marker)
+        Xte_eval = Xte_m
+        y_pred = predict(Xte_eval) if dt_m != "graph_nodes" else predict(Xte_eval)
+        res: dict[str, Any] = metrics_for(bundle.task, names, split["y_test"], y_pred)
+        if history:
+            res["final_train_loss"] = round(history[-1]["train_loss"], 6)
+            res["epochs"] = len(history)
+        if spec.evaluate.perturbations:
+            res["perturbations"] = {}
+            for pname, pert in spec.evaluate.perturbations.items():
+                Xp, yp = self._perturb(pert, split, bundle)
+                Xp = self._apply_steps(steps_all, Xp)
+                res["perturbations"][pname] = metrics_for(bundle.task, names, yp, predict(Xp))
+        self.log(f"model {label}: {res}")
+        if spec.plots and hasattr(model, "embed"):
+            self._plot_embeddings(label, model, Xte_m, dt_m, split)
+        return res, model, history
+
+    def _train_encoder(self, label: str, mspec: Any, Xtr: Any, dt: str, bundle: Any, split: dict[str, Any], done_marker: Path) -> tuple[Any, Any, list[dict[str, float]]]:
+        import torch
+        from rich.progress import Progress
+
+        from ..api import create
+        from .models import Trainer
+
+        spec = self.spec
+        train = spec.train.merged(mspec.train)
+        params = self._infer("encoder", mspec.encoder, mspec.params, Xtr, dt, split["y_train"], bundle)
+        torch.manual_seed(spec.seed)
+        model = create("encoder", mspec.encoder, **params)
+        if model.__class__.__dict__.get("input_type") is not None and getattr(model, "input_type", dt) not in (dt, "vector", "features") and dt != "features":
+            self.log(f"note: {mspec.encoder} declares input_type {model.input_type!r}; the data are {dt!r}")
+        ckpt = self.dir / "checkpoints" / f"{label}.pt"
+        riem = [n for n, p in model.named_parameters() if type(p).__name__ == "ManifoldParameter"]
+        if riem and not train.optimizer.startswith("riemannian"):
+            self.log(f"warning: {label} has manifold parameters {riem[:3]}... but optimizer {train.optimizer!r} is not Riemannian")
+        with Progress(console=self.console, transient=True, disable=not self.show) as prog:
+            task_id = prog.add_task(f"training {label}", total=train.epochs)
+            trainer = Trainer(model, train, bundle.task, dt, spec.seed, ckpt, self.log, progress=lambda: prog.advance(task_id))
+            if self.resume and trainer.resume():
+                prog.update(task_id, completed=trainer.start_epoch)
+            mask = torch.as_tensor(split["train_mask"]) if dt == "graph_nodes" else None
+            history = trainer.fit(Xtr, split["y_train"] if dt != "graph_nodes" else np.asarray(bundle.X.y), train_mask=mask)
+        from ..utils import atomic_write_text
+
+        atomic_write_text(done_marker, json.dumps({"epochs": len(history)}))
+        test_mask = torch.as_tensor(split["test_mask"]) if dt == "graph_nodes" else None
+
+        def predict(X: Any) -> np.ndarray:
+            return trainer.predict(X, mask=test_mask)
+
+        model.eval()
+        return model, predict, history
+
+    def _perturb(self, pert: Any, split: dict[str, Any], bundle: Any) -> tuple[Any, np.ndarray]:
+        import torch
+
+        from ..api import create
+
+        group = create("group", pert.group, **pert.params)
+        itype = pert.input_type or bundle.data_type
+        X, y = split["X_test"], split["y_test"]
+        gen = torch.Generator().manual_seed(self.spec.seed + 12345)
+        if bundle.data_type == "graph_nodes":
+            g = group.sample(1, gen, dtype=torch.float32)
+            return group.act(g[0], X, itype), y
+        n = len(y)
+        g = group.sample(n, gen, dtype=torch.float32)
+        if isinstance(X, np.ndarray):
+            Xp: Any = group.act(g, torch.from_numpy(np.ascontiguousarray(X)).float(), itype)
+            Xp = Xp.numpy() if isinstance(Xp, torch.Tensor) else Xp
+        else:
+            Xp = []
+            for i, x in enumerate(X):
+                xi = torch.as_tensor(np.asarray(x), dtype=torch.float32) if isinstance(x, np.ndarray) else x
+                out = group.act(g[i], xi, itype)
+                Xp.append(out.numpy() if isinstance(out, torch.Tensor) and isinstance(x, np.ndarray) else out)
+        if pert.targets == "equivariant":
+            d = int(getattr(group, "n", 3))
+            yt = torch.as_tensor(np.asarray(y), dtype=torch.float32).reshape(n, -1, d)
+            y = group.act(g, yt, "point_cloud").reshape(n, -1).numpy()
+        return Xp, y
+
+    def _plot_embeddings(self, label: str, model: Any, X: Any, dt: str, split: dict[str, Any]) -> None:
+        import torch
+
+        from . import plots
+        from .models import to_batch
+
+        try:
+            with torch.no_grad():
+                if dt == "graph_nodes":
+                    Z = model.embed(X)[torch.as_tensor(split["test_mask"])]
+                else:
+                    Z = model.embed(to_batch(X, np.arange(min(len(X), 512)), dt))
+            Z = Z.detach().double().numpy().reshape(len(Z), -1)
+            y = split["y_test"][: len(Z)]
+            ball_c = None
+            if getattr(model, "output_space", "") == "poincare_ball":
+                c = getattr(model, "c", None)
+                if c is None and getattr(model, "manifold", None) is not None:
+                    c = getattr(model.manifold, "c", 1.0)
+                ball_c = float(c if c is not None else 1.0)
+            plots.embeddings(Z, y, self.dir / "plots" / f"embeddings_{label}.png", f"{label}: test embeddings", ball_c)
+        except Exception as exc:  # a plot must never fail a run
+            self.log(f"embedding plot for {label} skipped: {type(exc).__name__}: {exc}")

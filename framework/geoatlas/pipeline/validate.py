@@ -1,0 +1,218 @@
+"""Validation of a pipeline spec before anything runs.
+
+Errors name the YAML line, the offending key, the valid choices and a close match. Checks:
+the schema (unknown keys, types, ranges), component names (registered, of the right kind),
+component parameters (against the constructor signature and its type hints) and files named by
+path-like parameters.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import GeoatlasError, SpecError
+from .spec import PipelineSpec
+from .yamlio import Lines
+
+#: parameters the runner fills from the data when a spec leaves them out
+INFERRED_PARAMS = ("in_features", "in_channels", "num_classes", "out_features")
+_PATH_NAMES = ("path", "root", "file", "checkpoint")
+
+
+def _line(lines: Lines, loc: tuple[Any, ...]) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return None
+
+
+def _where(source: str, lines: Lines, loc: tuple[Any, ...]) -> str:
+    line = _line(lines, loc)
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    return f"{source}, line {line} ({dotted})" if line else f"{source} ({dotted})"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the mapping at ``loc`` (to list valid keys)."""
+    model: Any = PipelineSpec
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            # inside a dict-valued field (models.<label>), keep the value model
+            continue
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(ann: Any) -> Any:
+    for arg in typing.get_args(ann) or (ann,):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _inner_model(arg) if typing.get_args(arg) else None
+        if inner is not None:
+            return inner
+    return None
+
+
+def _pydantic_problems(exc: ValidationError, source: str, lines: Lines) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in {"literal", "str", "int", "float", "bool", "dict", "list", "none", "is-instance"} or "[" in p)))
+        where = _where(source, lines, loc)
+        if err["type"] == "extra_forbidden":
+            key = loc[-1]
+            owner = _model_at(loc[:-1])
+            valid = list(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            out.append(f"{where}: unknown key {key!r}.{hint} Valid keys here: {', '.join(valid)}.")
+        elif err["type"] == "missing":
+            out.append(f"{where}: required key {loc[-1]!r} is missing.")
+        elif err["type"] == "literal_error":
+            exp = err.get("ctx", {}).get("expected", "")
+            got = err.get("input")
+            choices = [c.strip().strip("'") for c in exp.replace(" or ", ",").split(",") if c.strip()]
+            close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            out.append(f"{where}: {got!r} is not allowed.{hint} Valid choices: {exp}.")
+        else:
+            msg = err["msg"]
+            got = err.get("input")
+            shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+            out.append(f"{where}: {msg}{shown}.")
+    return out
+
+
+def _type_hints(factory: Any) -> dict[str, Any]:
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        return typing.get_type_hints(target)
+    except Exception:
+        return {}
+
+
+def check_component_params(
+    kind: str, name: str, params: dict[str, Any], loc: tuple[Any, ...], source: str, lines: Lines,
+    base_dir: Path | None, inferred: tuple[str, ...] = (),
+) -> list[str]:
+    """Problems with the parameters of one component (imports the component)."""
+    from pydantic import TypeAdapter
+
+    from ..api import accepts_var_kwargs, parameters
+    from ..plugins import catalog, import_target
+
+    problems: list[str] = []
+    cat = catalog()
+    try:
+        comp = cat.resolve(kind, name)
+    except GeoatlasError as exc:
+        return [f"{_where(source, lines, loc)}: {exc}"]
+    try:
+        factory = import_target(comp)
+    except GeoatlasError as exc:
+        return [f"{_where(source, lines, loc)}: {exc}"]
+    valid = parameters(factory)
+    hints = _type_hints(factory)
+    ploc = loc[:-1] + ("params",)
+    for key, value in params.items():
+        if key not in valid:
+            if accepts_var_kwargs(factory):
+                continue
+            close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                f"{_where(source, lines, ploc + (key,))}: {comp.full_name} has no parameter {key!r}.{hint} "
+                f"Valid parameters: {', '.join(valid) or '(none)'}."
+            )
+            continue
+        ann = hints.get(key)
+        if ann is not None and ann is not Any:
+            try:
+                TypeAdapter(ann).validate_python(value, strict=False)
+            except ValidationError as exc:
+                first = exc.errors()[0]["msg"]
+                problems.append(
+                    f"{_where(source, lines, ploc + (key,))}: parameter {key!r} of {comp.full_name} "
+                    f"expects {getattr(ann, '__name__', str(ann))}: {first} (got {value!r})."
+                )
+            except Exception:
+                pass  # annotations pydantic cannot build a validator for are not checked
+        if _is_path_param(key) and isinstance(value, str):
+            p = Path(value).expanduser()
+            if not p.is_absolute() and base_dir is not None and not p.exists():
+                p = base_dir / p
+            if not p.exists():
+                problems.append(
+                    f"{_where(source, lines, ploc + (key,))}: file or folder {value!r} does not exist "
+                    f"(relative paths are looked up from the working directory, then from the spec's folder)."
+                )
+    missing = [k for k, v in valid.items() if v["required"] and k not in params and k not in inferred]
+    if missing:
+        problems.append(
+            f"{_where(source, lines, loc)}: {comp.full_name} needs parameter(s) "
+            f"{', '.join(repr(m) for m in missing)} under `params:`."
+        )
+    return problems
+
+
+def _is_path_param(key: str) -> bool:
+    return key in _PATH_NAMES or any(key.endswith("_" + n) for n in _PATH_NAMES)
+
+
+def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", base_dir: Path | None = None) -> PipelineSpec:
+    """Validate a parsed spec. Raises :class:`SpecError` listing every problem found."""
+    try:
+        spec = PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc, source, lines)
+        raise SpecError(_summary(problems), problems) from None
+    problems: list[str] = []
+    problems += check_component_params("dataset", spec.data.dataset, spec.data.params, ("data", "dataset"), source, lines, base_dir)
+
+    def steps(items: list[Any], prefix: tuple[Any, ...]) -> None:
+        for i, st in enumerate(items):
+            problems.extend(
+                check_component_params(st.kind, st.component, st.params, prefix + (i, st.kind), source, lines, base_dir, INFERRED_PARAMS)
+            )
+
+    steps(spec.steps, ("steps",))
+    for label, m in spec.all_models().items():
+        prefix: tuple[Any, ...] = ("models", label) if spec.models else ("model",)
+        steps(m.steps, prefix + ("steps",))
+        if m.encoder is not None:
+            problems += check_component_params("encoder", m.encoder, m.params, prefix + ("encoder",), source, lines, base_dir, INFERRED_PARAMS)
+        else:
+            problems += _classifier_params(m.classifier, m.params, prefix, source, lines)  # type: ignore[arg-type]
+    for pname, pert in spec.evaluate.perturbations.items():
+        problems += check_component_params("group", pert.group, pert.params, ("evaluate", "perturbations", pname, "group"), source, lines, base_dir)
+    if problems:
+        raise SpecError(_summary(problems), problems)
+    return spec
+
+
+def _classifier_params(name: str, params: dict[str, Any], prefix: tuple[Any, ...], source: str, lines: Lines) -> list[str]:
+    from .models import classifier_factory
+
+    valid = list(inspect.signature(classifier_factory(name)).parameters)
+    out = []
+    for key in params:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            out.append(f"{_where(source, lines, prefix + ('params', key))}: {name} has no parameter {key!r}.{hint}")
+    return out
+
+
+def _summary(problems: list[str]) -> str:
+    head = "the pipeline spec is invalid; nothing was run" if len(problems) == 1 else f"the pipeline spec has {len(problems)} problems; nothing was run"
+    return head + ":\n  - " + "\n  - ".join(problems)
