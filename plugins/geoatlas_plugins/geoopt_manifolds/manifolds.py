@@ -108,18 +108,9 @@ class Stiefel(Manifold, geoopt.CanonicalStiefel):
         return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
 
 
-class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
-    """Symmetric positive-definite ``n x n`` matrices, geoopt's affine-invariant metric."""
+# SPD: symmetric positive-definite matrices with selectable metrics (affine-invariant by
+# default, as geoopt's SymmetricPositiveDefinite; log-Euclidean, Bures-Wasserstein and the
+# generalized Bures-Wasserstein metric). Implemented in spd.py and re-exported here.
+from .spd import SPD  # noqa: E402
 
-    name = "spd"
-
-    def __init__(self, n: int = 3) -> None:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        super().__init__()
-        self.n = n
-        self._ga_dimension = n * (n + 1) // 2
-
-    def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
-        a = torch.randn(n, self.n, self.n, generator=generator, dtype=dtype)
-        return a @ a.transpose(-1, -2) / self.n + 0.5 * torch.eye(self.n, dtype=dtype)
+__all__ = ["SPD", "Euclidean", "Lorentz", "PoincareBall", "Sphere", "Stiefel"]

@@ -1,0 +1,523 @@
+"""The SPD manifold with selectable Riemannian metrics.
+
+Metrics (``metric=``):
+
+- ``"affine_invariant"`` (default, geoopt's ``SymmetricPositiveDefinite`` behaviour):
+  :math:`d(X, Y) = \\|\\log(X^{-1/2} Y X^{-1/2})\\|_F`;
+- ``"log_euclidean"``: :math:`d(X, Y) = \\|\\log X - \\log Y\\|_F`;
+- ``"bures_wasserstein"``:
+  :math:`d^2(X, Y) = \\operatorname{tr} X + \\operatorname{tr} Y - 2\\operatorname{tr}(X^{1/2} Y X^{1/2})^{1/2}`;
+- ``"generalized_bures_wasserstein"``: the BW metric pulled back through
+  :math:`\\phi(X) = M^{-1/2} X^{\\theta} M^{-1/2}` and scaled by :math:`1/\\theta`
+  (Han et al. 2023's GBW metric with the power deformation used by GBWBN, Wang et al. CVPR 2025).
+  ``M`` is an SPD matrix (optionally a learnable ``geoopt.ManifoldParameter``), ``theta > 0``.
+
+All operations are batched over leading axes, differentiable (spectral functions use a
+custom backward with divided differences that stays finite at repeated eigenvalues) and work
+in float32 or float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geoopt
+import torch
+from geoatlas.interfaces import Manifold
+
+METRICS: tuple[str, ...] = (
+    "affine_invariant",
+    "log_euclidean",
+    "bures_wasserstein",
+    "generalized_bures_wasserstein",
+)
+
+
+# ---------------------------------------------------------------------------- spectral calculus
+def sym(x: torch.Tensor) -> torch.Tensor:
+    """Symmetric part ``(x + x^T) / 2``."""
+    return 0.5 * (x + x.transpose(-1, -2))
+
+
+def _fn(name: str, lam: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scalar function and its derivative applied to eigenvalues."""
+    if name == "sqrt":
+        s = lam.sqrt()
+        return s, 0.5 / s
+    if name == "invsqrt":
+        s = lam.rsqrt()
+        return s, -0.5 * s / lam
+    if name == "log":
+        return lam.log(), 1.0 / lam
+    if name == "exp":
+        e = lam.exp()
+        return e, e
+    if name == "pow":
+        return lam.pow(p), p * lam.pow(p - 1.0)
+    if name == "inv":
+        return 1.0 / lam, -1.0 / lam**2
+    if name == "rect":  # ReEig: max(lambda, p)
+        return lam.clamp_min(p), (lam > p).to(lam.dtype)
+    raise ValueError(f"unknown spectral function {name!r}")
+
+
+def _divided_differences(lam: torch.Tensor, f: torch.Tensor, df: torch.Tensor) -> torch.Tensor:
+    """Loewner matrix ``(f(l_a) - f(l_b)) / (l_a - l_b)``, ``f'`` where eigenvalues (nearly) coincide."""
+    la, lb = lam.unsqueeze(-1), lam.unsqueeze(-2)
+    diff = la - lb
+    tol = (torch.finfo(lam.dtype).eps ** 0.5) * torch.maximum(la.abs(), lb.abs()).clamp_min(1e-30)
+    close = diff.abs() <= tol
+    safe = torch.where(close, torch.ones_like(diff), diff)
+    dd = (f.unsqueeze(-1) - f.unsqueeze(-2)) / safe
+    avg = 0.5 * (df.unsqueeze(-1) + df.unsqueeze(-2))
+    return torch.where(close, avg, dd)
+
+
+class _SpectralFunction(torch.autograd.Function):
+    """``U f(Lambda) U^T`` with the Daleckii-Krein backward (finite at repeated eigenvalues)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, name: str, p: float) -> torch.Tensor:  # type: ignore[override]
+        lam, u = torch.linalg.eigh(sym(x))
+        f, df = _fn(name, lam, p)
+        ctx.save_for_backward(u, lam, f, df)
+        return (u * f.unsqueeze(-2)) @ u.transpose(-1, -2)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        u, lam, f, df = ctx.saved_tensors
+        loewner = _divided_differences(lam, f, df)
+        inner = u.transpose(-1, -2) @ sym(g) @ u
+        return u @ (loewner * inner) @ u.transpose(-1, -2), None, None
+
+
+def spectral(x: torch.Tensor, name: str, p: float = 0.0) -> torch.Tensor:
+    """Apply a spectral function (``sqrt``, ``invsqrt``, ``log``, ``exp``, ``pow``, ``inv``, ``rect``)."""
+    return _SpectralFunction.apply(x, name, float(p))
+
+
+def sqrtm(x: torch.Tensor) -> torch.Tensor:
+    """Principal square root of SPD matrices."""
+    return spectral(x, "sqrt")
+
+
+def invsqrtm(x: torch.Tensor) -> torch.Tensor:
+    """Inverse principal square root of SPD matrices."""
+    return spectral(x, "invsqrt")
+
+
+def logm(x: torch.Tensor) -> torch.Tensor:
+    """Matrix logarithm of SPD matrices."""
+    return spectral(x, "log")
+
+
+def expm(x: torch.Tensor) -> torch.Tensor:
+    """Matrix exponential of symmetric matrices."""
+    return spectral(x, "exp")
+
+
+def powm(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Matrix power ``x^p`` of SPD matrices."""
+    return spectral(x, "pow", p)
+
+
+class _Lyapunov(torch.autograd.Function):
+    """Solve ``P L + L P = V`` for SPD ``P`` and symmetric ``V`` (eigen-solver, custom backward)."""
+
+    @staticmethod
+    def forward(ctx: Any, p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        lam, u = torch.linalg.eigh(sym(p))
+        denom = lam.unsqueeze(-1) + lam.unsqueeze(-2)
+        sol = u @ ((u.transpose(-1, -2) @ v @ u) / denom) @ u.transpose(-1, -2)
+        ctx.save_for_backward(u, denom, sol)
+        return sol
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        u, denom, sol = ctx.saved_tensors
+        c = u @ ((u.transpose(-1, -2) @ sym(g) @ u) / denom) @ u.transpose(-1, -2)
+        gp = -(c @ sol.transpose(-1, -2) + sol.transpose(-1, -2) @ c)
+        return gp, c
+
+
+def lyapunov(p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The solution ``L`` of ``P L + L P = V`` (batched, differentiable in ``P`` and ``V``)."""
+    p, v = torch.broadcast_tensors(p, v)
+    return _Lyapunov.apply(p, v)
+
+
+def _fdiff(x: torch.Tensor, u: torch.Tensor, name: str, p: float = 0.0, inverse: bool = False) -> torch.Tensor:
+    """Fréchet derivative ``Df(x)[u]`` of a spectral function (or its inverse) by Daleckii-Krein."""
+    lam, q = torch.linalg.eigh(sym(x))
+    f, df = _fn(name, lam, p)
+    loew = _divided_differences(lam, f, df)
+    inner = q.transpose(-1, -2) @ u @ q
+    inner = inner / loew if inverse else inner * loew
+    return q @ inner @ q.transpose(-1, -2)
+
+
+def _trace(x: torch.Tensor) -> torch.Tensor:
+    return x.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+
+def _safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    return x.clamp_min(torch.finfo(x.dtype).tiny).sqrt() * (x > 0)
+
+
+# ---------------------------------------------------------------------------- BW primitives
+def bw_sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared Bures-Wasserstein distance ``tr A + tr B - 2 tr (A^1/2 B A^1/2)^1/2``."""
+    ra = sqrtm(a)
+    cross = sqrtm(ra @ b @ ra)
+    return (_trace(a) + _trace(b) - 2 * _trace(cross)).clamp_min(0)
+
+
+def bw_log(p: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """BW logarithm ``Log_P(S) = (PS)^1/2 + (SP)^1/2 - 2P``."""
+    rp, irp = sqrtm(p), invsqrtm(p)
+    c = rp @ sqrtm(rp @ s @ rp) @ irp
+    return c + c.transpose(-1, -2) - 2 * p
+
+
+def bw_exp(p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """BW exponential ``Exp_P(V) = P + V + L_P[V] P L_P[V]`` with ``P L + L P = V``."""
+    lv = lyapunov(p, v)
+    return sym(p + v + lv @ p @ lv)
+
+
+def bw_inner(p: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """BW inner product ``<U, V>_P = tr(L_P[U] V) / 2``."""
+    return 0.5 * _trace(lyapunov(p, u) @ v)
+
+
+def bw_barycenter(
+    x: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+    init: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Weighted BW barycenter of ``x`` (``(..., N, n, n)``) by the fixed-point iteration
+    ``G <- G^{-1/2} (sum_i w_i (G^{1/2} X_i G^{1/2})^{1/2})^2 G^{-1/2}`` (Álvarez-Esteban et al. 2016)."""
+    w = _weights(x, weights)
+    g = (w[..., None, None] * x).sum(-3) if init is None else init
+    for _ in range(max_iter):
+        rg, irg = sqrtm(g), invsqrtm(g)
+        h = (w[..., None, None] * sqrtm(rg.unsqueeze(-3) @ x @ rg.unsqueeze(-3))).sum(-3)
+        new = sym(irg @ h @ h @ irg)
+        step = (new - g).flatten(-2).norm(dim=-1).max() / g.flatten(-2).norm(dim=-1).max()
+        g = new
+        if float(step) < tol:
+            break
+    return g
+
+
+def _weights(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    if x.dim() < 3:
+        raise ValueError(f"x must have shape (..., N, n, n) with N matrices to average, got {tuple(x.shape)}")
+    n = x.shape[-3]
+    if n == 0:
+        raise ValueError("cannot average an empty set of matrices (N = 0)")
+    if weights is None:
+        return torch.full(x.shape[:-2], 1.0 / n, dtype=x.dtype, device=x.device)
+    w = torch.as_tensor(weights, dtype=x.dtype, device=x.device)
+    if w.shape[-1] != n:
+        raise ValueError(f"weights must have {n} entries along the last axis, got shape {tuple(w.shape)}")
+    if not torch.isfinite(w).all() or (w < 0).any() or (w.sum(-1) <= 0).any():
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    return (w / w.sum(-1, keepdim=True)).expand(x.shape[:-2])
+
+
+# ---------------------------------------------------------------------------- the manifold
+class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
+    """Symmetric positive-definite ``n x n`` matrices with a selectable Riemannian metric.
+
+    Parameters
+    ----------
+    n : int
+        Matrix size.
+    metric : str
+        ``"affine_invariant"`` (default; geoopt's behaviour), ``"log_euclidean"``,
+        ``"bures_wasserstein"`` or ``"generalized_bures_wasserstein"``.
+    theta : float
+        Power deformation of the generalized BW metric (``theta > 0``; 1 = no deformation).
+    metric_matrix : Tensor, optional
+        The SPD matrix ``M`` of the generalized BW metric (identity when omitted).
+    learnable : bool
+        Make ``M`` a ``geoopt.ManifoldParameter`` on the affine-invariant SPD manifold, so that
+        Riemannian optimisers learn it (generalized BW only).
+    """
+
+    name = "spd"
+
+    def __init__(
+        self,
+        n: int = 3,
+        metric: str = "affine_invariant",
+        theta: float = 1.0,
+        metric_matrix: Any = None,
+        learnable: bool = False,
+    ) -> None:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        theta = float(theta)
+        if not (theta > 0 and theta < float("inf")):
+            raise ValueError(f"theta must be a finite number > 0, got {theta}")
+        if metric != "generalized_bures_wasserstein" and (theta != 1.0 or metric_matrix is not None or learnable):
+            raise ValueError("theta, metric_matrix and learnable apply only to metric='generalized_bures_wasserstein'")
+        super().__init__()
+        self.n = n
+        self.metric = metric
+        self.theta = theta
+        self._ga_dimension = n * (n + 1) // 2
+        if metric == "generalized_bures_wasserstein":
+            m = torch.eye(n, dtype=torch.float64) if metric_matrix is None else torch.as_tensor(metric_matrix, dtype=torch.float64).clone()
+            if m.shape != (n, n):
+                raise ValueError(f"metric_matrix must have shape ({n}, {n}), got {tuple(m.shape)}")
+            ok, reason = _spd_check(m, 1e-8)
+            if not ok:
+                raise ValueError(f"metric_matrix must be symmetric positive-definite: {reason}")
+            if learnable:
+                self.metric_matrix = geoopt.ManifoldParameter(m, manifold=SPD(n))
+            else:
+                self.register_buffer("metric_matrix", m)
+        else:
+            self.metric_matrix = None
+
+    def extra_repr(self) -> str:
+        extra = f", theta={self.theta}" if self.metric == "generalized_bures_wasserstein" else ""
+        return f"n={self.n}, metric={self.metric!r}{extra}"
+
+    # ------------------------------------------------------------------ validation and sampling
+    def _check_point_on_manifold(self, x: torch.Tensor, *, atol: float = 1e-5, rtol: float = 1e-5) -> tuple[bool, str | None]:
+        if x.dim() < 2 or x.shape[-1] != x.shape[-2]:
+            return False, f"expected square matrices of shape (..., {self.n}, {self.n}), got {tuple(x.shape)}"
+        if x.shape[-1] != self.n:
+            return False, f"expected matrices of size {self.n} x {self.n}, got {x.shape[-2]} x {x.shape[-1]}"
+        return _spd_check(x, atol, rtol)
+
+    def _check_vector_on_tangent(self, x: torch.Tensor, u: torch.Tensor, *, atol: float = 1e-5, rtol: float = 1e-5) -> tuple[bool, str | None]:
+        if u.shape[-2:] != x.shape[-2:]:
+            return False, f"tangent vectors must have shape (..., {x.shape[-2]}, {x.shape[-1]}), got {tuple(u.shape)}"
+        if not torch.allclose(u, u.transpose(-1, -2), atol=atol, rtol=rtol):
+            err = float((u - u.transpose(-1, -2)).abs().max())
+            return False, f"tangent vectors of SPD are symmetric matrices; max |u - u^T| = {err:.3e}"
+        return True, None
+
+    def random_point(self, n: int, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """``n`` random SPD matrices ``A A^T / size + I / 2`` (Gaussian ``A``)."""
+        a = torch.randn(n, self.n, self.n, generator=generator, dtype=dtype)
+        return a @ a.transpose(-1, -2) / self.n + 0.5 * torch.eye(self.n, dtype=dtype)
+
+    # ------------------------------------------------------------------ GBW pullback helpers
+    def _m(self, x: torch.Tensor) -> torch.Tensor:
+        return self.metric_matrix.to(dtype=x.dtype, device=x.device)  # type: ignore[union-attr]
+
+    def to_bw(self, x: torch.Tensor) -> torch.Tensor:
+        """The GBW chart ``phi(X) = M^{-1/2} X^theta M^{-1/2}`` (identity for plain BW)."""
+        if self.metric == "bures_wasserstein":
+            return x
+        self._require_gbw("to_bw")
+        im = invsqrtm(self._m(x))
+        xt = x if self.theta == 1.0 else powm(x, self.theta)
+        return sym(im @ xt @ im)
+
+    def from_bw(self, y: torch.Tensor) -> torch.Tensor:
+        """Inverse chart ``phi^{-1}(Y) = (M^{1/2} Y M^{1/2})^{1/theta}``."""
+        if self.metric == "bures_wasserstein":
+            return y
+        self._require_gbw("from_bw")
+        rm = sqrtm(self._m(y))
+        z = sym(rm @ y @ rm)
+        return z if self.theta == 1.0 else powm(z, 1.0 / self.theta)
+
+    def _dphi(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        im = invsqrtm(self._m(x))
+        du = u if self.theta == 1.0 else _fdiff(x, u, "pow", self.theta)
+        return sym(im @ du @ im)
+
+    def _dphi_inv(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        rm = sqrtm(self._m(x))
+        w = sym(rm @ z @ rm)
+        return w if self.theta == 1.0 else sym(_fdiff(x, w, "pow", self.theta, inverse=True))
+
+    def _require_gbw(self, what: str) -> None:
+        if self.metric != "generalized_bures_wasserstein":
+            raise TypeError(f"{what} is defined for the (generalized) Bures-Wasserstein metric, not {self.metric!r}")
+
+    # ------------------------------------------------------------------ metric operations
+    def dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
+        """Geodesic distance of the selected metric."""
+        if self.metric in ("bures_wasserstein", "generalized_bures_wasserstein"):
+            d = _safe_sqrt(self.sqdist(x, y))
+            return d[..., None, None] if keepdim else d
+        if self.metric == "log_euclidean":
+            diff = logm(x) - logm(y)
+        else:
+            ix = invsqrtm(x)
+            diff = logm(ix @ y @ ix)
+        return torch.linalg.matrix_norm(diff, keepdim=keepdim)
+
+    def sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Squared geodesic distance."""
+        if self.metric == "bures_wasserstein":
+            return bw_sqdist(x, y)
+        if self.metric == "generalized_bures_wasserstein":
+            return bw_sqdist(self.to_bw(x), self.to_bw(y)) / self.theta**2
+        return self.dist(x, y) ** 2
+
+    def inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
+        """Riemannian inner product ``<u, v>_x`` of the selected metric."""
+        if v is None:
+            v = u
+        if self.metric == "affine_invariant":
+            ix = spectral(x, "inv")
+            ret = _trace(ix @ u @ ix @ v)
+        elif self.metric == "log_euclidean":
+            ret = _trace(_fdiff(x, u, "log") @ _fdiff(x, v, "log"))
+        elif self.metric == "bures_wasserstein":
+            ret = bw_inner(x, u, v)
+        else:
+            ret = bw_inner(self.to_bw(x), self._dphi(x, u), self._dphi(x, v)) / self.theta**2
+        return ret[..., None, None] if keepdim else ret
+
+    def egrad2rgrad(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Riemannian gradient from the Euclidean gradient ``u``."""
+        e = sym(u)
+        if self.metric == "affine_invariant":
+            return x @ e @ x.transpose(-1, -2)
+        if self.metric == "log_euclidean":
+            lx = logm(x)
+            return sym(_fdiff(lx, _fdiff(lx, e, "exp"), "exp"))
+        if self.metric == "bures_wasserstein":
+            return 2 * sym(x @ e + e @ x)
+        p = self.to_bw(x)
+        rm = sqrtm(self._m(x))
+        de = e if self.theta == 1.0 else _fdiff(x, e, "pow", self.theta, inverse=True)
+        w = sym(rm @ de @ rm)
+        return self._dphi_inv(x, 2 * self.theta**2 * sym(p @ w + w @ p))
+
+    def expmap(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Riemannian exponential map."""
+        if self.metric == "affine_invariant":
+            rx, ix = sqrtm(x), invsqrtm(x)
+            return sym(rx @ expm(ix @ u @ ix) @ rx)
+        if self.metric == "log_euclidean":
+            return expm(logm(x) + _fdiff(x, u, "log"))
+        if self.metric == "bures_wasserstein":
+            return bw_exp(x, u)
+        return self.from_bw(bw_exp(self.to_bw(x), self._dphi(x, u)))
+
+    def logmap(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Riemannian logarithm map (inverse of ``expmap``)."""
+        if self.metric == "affine_invariant":
+            rx, ix = sqrtm(x), invsqrtm(x)
+            return sym(rx @ logm(ix @ y @ ix) @ rx)
+        if self.metric == "log_euclidean":
+            return sym(_fdiff(x, logm(y) - logm(x), "log", inverse=True))
+        if self.metric == "bures_wasserstein":
+            return sym(bw_log(x, y))
+        return self._dphi_inv(x, sym(bw_log(self.to_bw(x), self.to_bw(y))))
+
+    def retr(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Retraction: geoopt's second-order retraction for the affine-invariant metric, the exact
+        exponential map otherwise (BW's ``Exp_P(V) = (I + L) P (I + L)`` stays positive semidefinite)."""
+        if self.metric == "affine_invariant":
+            return geoopt.SymmetricPositiveDefinite.retr(self, x, u)
+        return self.expmap(x, u)
+
+    def transp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Parallel transport along the geodesic from ``x`` to ``y`` (affine-invariant, log-Euclidean);
+        for (generalized) BW the identity vector transport of ``Sym(n)`` (used by optimisers only)."""
+        if self.metric == "affine_invariant":
+            rx, ix = sqrtm(x), invsqrtm(x)
+            e = spectral(ix @ y @ ix, "sqrt")
+            return sym(rx @ e @ sym(ix @ v @ ix) @ e @ rx)
+        if self.metric == "log_euclidean":
+            return sym(_fdiff(y, _fdiff(x, v, "log"), "log", inverse=True))
+        return sym(v)
+
+    def geodesic(self, x: torch.Tensor, y: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+        """Point at time ``t`` on the geodesic from ``x`` (t = 0) to ``y`` (t = 1)."""
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+        if t.dim() > 0:
+            t = t[..., None, None]
+        if self.metric == "log_euclidean":
+            return expm((1 - t) * logm(x) + t * logm(y))
+        return self.expmap(x, t * self.logmap(x, y))
+
+    def frechet_mean(
+        self,
+        x: torch.Tensor,
+        weights: torch.Tensor | None = None,
+        *,
+        max_iter: int = 100,
+        tol: float = 1e-10,
+    ) -> torch.Tensor:
+        """Weighted Fréchet (Karcher) mean of ``x`` of shape ``(..., N, n, n)`` over the ``N`` axis.
+
+        Affine-invariant: Karcher flow ``G <- G^1/2 exp(sum w_i log(G^-1/2 X_i G^-1/2)) G^1/2``;
+        log-Euclidean: ``exp(sum w_i log X_i)`` (closed form); BW: the fixed-point iteration of
+        Álvarez-Esteban et al.; generalized BW: the BW barycenter in the chart ``phi``.
+        """
+        w = _weights(x, weights)
+        if self.metric == "log_euclidean":
+            return expm((w[..., None, None] * logm(x)).sum(-3))
+        if self.metric == "bures_wasserstein":
+            return bw_barycenter(x, w, max_iter=max_iter, tol=tol)
+        if self.metric == "generalized_bures_wasserstein":
+            return self.from_bw(bw_barycenter(self.to_bw(x), w, max_iter=max_iter, tol=tol))
+        # Karcher flow from the log-Euclidean mean, halving the step when the gradient grows
+        g = expm((w[..., None, None] * logm(x)).sum(-3))
+        step, best = 1.0, float("inf")
+        for _ in range(max_iter):
+            rg, ig = sqrtm(g), invsqrtm(g)
+            t = (w[..., None, None] * logm(ig.unsqueeze(-3) @ x @ ig.unsqueeze(-3))).sum(-3)
+            crit = float(t.flatten(-2).norm(dim=-1).max())
+            if crit < tol:
+                break
+            if crit > best:
+                step *= 0.5
+            best = min(best, crit)
+            g = sym(rg @ expm(step * t) @ rg)
+        return g
+
+    def frechet_variance(self, x: torch.Tensor, mean: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Weighted mean squared distance of ``x`` (``(..., N, n, n)``) to its Fréchet mean."""
+        w = _weights(x, weights)
+        if mean is None:
+            mean = self.frechet_mean(x, w)
+        return (w * self.sqdist(x, mean.unsqueeze(-3))).sum(-1)
+
+
+def _spd_check(x: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-5) -> tuple[bool, str | None]:
+    if not torch.allclose(x, x.transpose(-1, -2), atol=atol, rtol=rtol):
+        err = float((x - x.transpose(-1, -2)).abs().max())
+        return False, f"matrices are not symmetric (max |x - x^T| = {err:.3e}, atol={atol}, rtol={rtol})"
+    lam = torch.linalg.eigvalsh(sym(x))
+    lo = float(lam.min()) if lam.numel() else 1.0
+    if not lo > 0:
+        return False, f"matrices are not positive-definite (smallest eigenvalue {lo:.3e} <= 0)"
+    return True, None
+
+
+__all__ = [
+    "METRICS",
+    "SPD",
+    "bw_barycenter",
+    "bw_exp",
+    "bw_inner",
+    "bw_log",
+    "bw_sqdist",
+    "expm",
+    "invsqrtm",
+    "logm",
+    "lyapunov",
+    "powm",
+    "spectral",
+    "sqrtm",
+    "sym",
+]
