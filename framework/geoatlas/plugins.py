@@ -291,9 +291,13 @@ def catalog() -> Catalog:
             msgs = [f"{s.id} ({s.error})" for s in failed] + _CATALOG.problems
             if strict_mode():
                 raise PluginLoadError("geoatlas plugins failed to load (strict mode):\n  " + "\n  ".join(msgs))
+            parts = []
+            if failed:
+                parts.append(f"{len(failed)} geoatlas plugin(s) failed to load: {', '.join(s.id for s in failed)}")
+            if _CATALOG.problems:
+                parts.append(f"{len(_CATALOG.problems)} problem(s): {'; '.join(_CATALOG.problems)}")
             warnings.warn(
-                f"{len(failed)} geoatlas plugin(s) failed to load and {len(_CATALOG.problems)} "
-                f"problem(s) were found; run `geoatlas doctor` for details: " + "; ".join(msgs),
+                "geoatlas plugin issues: " + ". ".join(parts) + ". Run `geoatlas doctor` for details.",
                 stacklevel=2,
             )
     return _CATALOG

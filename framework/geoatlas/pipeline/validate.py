@@ -174,7 +174,7 @@ def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", ba
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
-        problems = _pydantic_problems(exc, source, lines)
+        problems = _pydantic_problems(exc, source, lines) + _raw_name_problems(data, source, lines)
         raise SpecError(_summary(problems), problems) from None
     problems: list[str] = []
     problems += check_component_params("dataset", spec.data.dataset, spec.data.params, ("data", "dataset"), source, lines, base_dir)
@@ -198,6 +198,49 @@ def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", ba
     if problems:
         raise SpecError(_summary(problems), problems)
     return spec
+
+
+def _raw_name_problems(data: dict[str, Any], source: str, lines: Lines) -> list[str]:
+    """Unknown component names in a spec that failed schema validation (names only)."""
+    from ..plugins import catalog
+
+    refs: list[tuple[str, Any, tuple[Any, ...]]] = []
+    d = data.get("data")
+    if isinstance(d, dict):
+        refs.append(("dataset", d.get("dataset"), ("data", "dataset")))
+
+    def steps(items: Any, prefix: tuple[Any, ...]) -> None:
+        for i, st in enumerate(items if isinstance(items, list) else []):
+            if isinstance(st, dict):
+                for kind in ("descriptor", "encoder"):
+                    if kind in st:
+                        refs.append((kind, st[kind], prefix + (i, kind)))
+
+    steps(data.get("steps"), ("steps",))
+    models = data.get("models")
+    entries = list(models.items()) if isinstance(models, dict) else []
+    if isinstance(data.get("model"), dict):
+        entries.append((None, data["model"]))
+    for label, m in entries:
+        if isinstance(m, dict):
+            prefix = ("models", label) if label is not None else ("model",)
+            if "encoder" in m:
+                refs.append(("encoder", m["encoder"], prefix + ("encoder",)))
+            steps(m.get("steps"), prefix + ("steps",))
+    ev = data.get("evaluate")
+    perts = ev.get("perturbations") if isinstance(ev, dict) else None
+    for pname, pert in (perts.items() if isinstance(perts, dict) else []):
+        if isinstance(pert, dict) and "group" in pert:
+            refs.append(("group", pert["group"], ("evaluate", "perturbations", pname, "group")))
+    out = []
+    cat = catalog()
+    for kind, name, loc in refs:
+        if isinstance(name, str):
+            try:
+                cat.resolve(kind, name)
+            except GeoatlasError as exc:
+                out.append(f"{_where(source, lines, loc)}: {exc}")
+    return out
 
 
 def _classifier_params(name: str, params: dict[str, Any], prefix: tuple[Any, ...], source: str, lines: Lines) -> list[str]:

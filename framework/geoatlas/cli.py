@@ -1,0 +1,280 @@
+"""The ``geoatlas`` command.
+
+``list``, ``info`` and ``doctor`` never import torch unless asked to; errors in specs and
+plugins are printed as one readable paragraph (no traceback) with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_USER_ERROR = 2
+
+
+def _print_error(msg: str) -> None:
+    sys.stderr.write(f"error: {msg.rstrip()}\n")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .api import list_components
+
+    comps = list_components(args.kind, args.pattern)
+    if args.json:
+        print(json.dumps([{"kind": c.kind, "name": c.name, "plugin": c.plugin, "summary": c.summary} for c in comps], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("kind", "name", "plugin", "summary"):
+        table.add_column(col, overflow="fold")
+    for c in comps:
+        table.add_row(c.kind, c.name, c.plugin, c.summary)
+    Console(width=max(100, Console().width)).print(table)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .api import info
+
+    data = info(args.name, with_params=not args.no_params)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    doc = data.pop("doc", "")
+    params = data.pop("params", None)
+    for key, value in data.items():
+        if value in (None, [], {}, ""):
+            continue
+        if key == "papers":
+            for p in value:
+                arx = f", arXiv:{p['arxiv']}" if p.get("arxiv") else ""
+                print(f"paper: {p['title']} — {', '.join(p['authors'])} ({p.get('venue') or ''} {p['year']}{arx})")
+        elif key == "components":
+            for kind, table in value.items():
+                print(f"{kind}s: {', '.join(table)}")
+        elif isinstance(value, list):
+            print(f"{key}:")
+            for v in value:
+                print(f"  - {v}")
+        else:
+            print(f"{key}: {value}")
+    if params is not None:
+        print("parameters:")
+        for name, p in params.items():
+            default = "(required)" if p["required"] else f"= {p.get('default')!r}"
+            ann = f": {p['annotation']}" if "annotation" in p else ""
+            print(f"  {name}{ann} {default}")
+    if doc:
+        print()
+        print(doc)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
+    p = Pipeline.from_yaml(args.spec, overrides=args.set)
+    spec = p.validate()
+    print(f"{args.spec}: valid ({len(spec.all_models())} model(s), {len(spec.steps)} shared step(s))")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
+    p = Pipeline.from_yaml(args.spec, overrides=args.set)
+    result = p.run(run_dir=args.run_dir, resume=args.resume, runs_root=args.runs_root, progress=not args.quiet)
+    _print_metrics(result.metrics)
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    models = metrics["models"]
+    cols: list[str] = []
+    for res in models.values():
+        for k, v in res.items():
+            if k not in cols and not isinstance(v, dict):
+                cols.append(k)
+    table = Table(title=f"{metrics['name']} ({metrics['data']['dataset']}, test n={metrics['data']['n_test']})")
+    table.add_column("model")
+    for c in cols:
+        table.add_column(c, justify="right")
+    for label, res in models.items():
+        table.add_row(label, *[_fmt(res.get(c)) for c in cols])
+        for pname, pres in res.get("perturbations", {}).items():
+            table.add_row(f"  under {pname}", *[_fmt(pres.get(c)) for c in cols])
+    Console().print(table)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .pipeline.schema import pipeline_json_schema
+
+    text = json.dumps(pipeline_json_schema(), indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .api import doctor
+
+    healthy, lines = doctor(import_components=args.imports)
+    for line in lines:
+        print(line)
+    if args.pins:
+        from .pins import check_pins
+
+        ok, msgs = check_pins()
+        for m in msgs:
+            print(m)
+        healthy = healthy and ok
+    print("healthy" if healthy else "problems found (see [FAIL] lines)")
+    return 0 if healthy else 1
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import new_plugin
+
+    path = new_plugin(args.name, Path(args.directory))
+    print(f"created {path}")
+    print(f"next: pip install -e {path} && pytest {path}")
+    return 0
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from .registry_sync import check_registry, write_registry
+
+    if args.write:
+        write_registry(Path(args.path))
+        print(f"wrote {args.path}")
+        return 0
+    ok, msgs = check_registry(Path(args.path))
+    for m in msgs:
+        print(m)
+    return 0 if ok else 1
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docsgen import generate
+
+    written = generate(Path(args.docs_dir), Path(args.registry))
+    print(f"generated {len(written)} docs pages under {args.docs_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    ap = argparse.ArgumentParser(prog="geoatlas", description="Geometric deep learning methods as plugins.")
+    ap.add_argument("--version", action="version", version=f"geoatlas {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered components")
+    p.add_argument("--kind", choices=["manifold", "group", "encoder", "descriptor", "dataset"])
+    p.add_argument("pattern", nargs="?", help="glob on the (full) name, e.g. 'poincare*'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_list)
+
+    p = sub.add_parser("info", help="describe a plugin or component (paper, parameters)")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-params", action="store_true", help="do not import the component")
+    p.set_defaults(fn=cmd_info)
+
+    for name, fn, hlp in (("validate", cmd_validate, "validate a pipeline spec"), ("run", cmd_run, "run a pipeline spec")):
+        p = sub.add_parser(name, help=hlp)
+        p.add_argument("spec")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value (repeatable)")
+        if name == "run":
+            p.add_argument("--resume", action="store_true", help="continue the newest run of this pipeline")
+            p.add_argument("--run-dir", default=None, help="run directory (default runs/<name>/<timestamp>)")
+            p.add_argument("--runs-root", default="runs")
+            p.add_argument("--quiet", action="store_true", help="no progress output")
+        p.set_defaults(fn=fn)
+
+    p = sub.add_parser("schema", help="JSON Schema of pipeline specs (for editors)")
+    p.add_argument("-o", "--output")
+    p.set_defaults(fn=cmd_schema)
+
+    p = sub.add_parser("doctor", help="check plugins (load status, collisions, pins)")
+    p.add_argument("--imports", action="store_true", help="also import every component")
+    p.add_argument("--pins", action="store_true", help="check pinned dependency versions")
+    p.set_defaults(fn=cmd_doctor)
+
+    p = sub.add_parser("new", help="scaffold things")
+    newsub = p.add_subparsers(dest="what", required=True)
+    q = newsub.add_parser("plugin", help="scaffold an installable third-party plugin package")
+    q.add_argument("name", help="plugin id, snake_case")
+    q.add_argument("--directory", default=".")
+    q.set_defaults(fn=cmd_new)
+
+    p = sub.add_parser("registry", help="check (default) or regenerate registry.yaml")
+    p.add_argument("--path", default="registry.yaml")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(fn=cmd_registry)
+
+    p = sub.add_parser("docs", help="generate the per-plugin docs pages and the YAML reference")
+    p.add_argument("--docs-dir", default="docs")
+    p.add_argument("--registry", default="registry.yaml")
+    p.set_defaults(fn=cmd_docs)
+    return ap
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("GEOATLAS_DEBUG", "") not in {"", "0"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from .errors import GeoatlasError
+
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            rc = args.fn(args)
+        except GeoatlasError as exc:
+            if _debug():
+                raise
+            _print_error(str(exc))
+            rc = EXIT_USER_ERROR
+        except (TypeError, ValueError, FileNotFoundError, KeyError) as exc:
+            # bad parameters and bad input reach the user as one paragraph, not a traceback
+            if _debug():
+                raise
+            _print_error(f"{type(exc).__name__}: {exc}")
+            rc = EXIT_USER_ERROR
+        except KeyboardInterrupt:
+            _print_error("interrupted; `geoatlas run SPEC --resume` continues from the last checkpoint")
+            rc = 130
+    shown = set()
+    for w in caught:
+        msg = str(w.message)
+        if "geoatlas plugin" in msg and args.command != "doctor" and msg not in shown:
+            shown.add(msg)
+            sys.stderr.write(f"warning: {msg}\n")
+    return rc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
