@@ -1,0 +1,33 @@
+"""gaunt_net: SO(3)-invariant point-cloud encoder built from Gaunt products."""
+
+from __future__ import annotations
+
+import geoatlas as ga
+import pytest
+import torch
+from geoatlas.testing import check_equivariance
+
+
+def test_gaunt_net_invariance() -> None:
+    torch.manual_seed(0)
+    net = ga.create("encoder", "gaunt_net", num_classes=4, L=3, channels=4).double()
+    X = torch.randn(3, 24, 3, dtype=torch.float64) * torch.tensor([3.0, 2.0, 1.0], dtype=torch.float64)
+    for name in ("so3", "so3_sh", "translations"):
+        rep = check_equivariance(net, ga.create("group", name), X, input_type="point_cloud", n_elements=4, atol=1e-9, rtol=1e-9)
+        assert rep["max_error"] < 1e-9
+    # not trivially constant: different clouds give different outputs
+    assert (net(X)[0] - net(X)[1]).abs().max() > 1e-4
+
+
+def test_gaunt_net_bad_input() -> None:
+    net = ga.create("encoder", "gaunt_net", num_classes=2)
+    with pytest.raises(ValueError, match=r"\(B, P, 3\)"):
+        net(torch.randn(2, 5, 2))
+    with pytest.raises(ValueError, match="empty"):
+        net(torch.randn(2, 0, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        net(torch.full((1, 4, 3), float("nan")))
+    with pytest.raises(ValueError, match="num_classes"):
+        ga.create("encoder", "gaunt_net")
+    with pytest.raises(ValueError, match="in_features"):
+        ga.create("encoder", "gaunt_net", num_classes=2, in_features=2)
