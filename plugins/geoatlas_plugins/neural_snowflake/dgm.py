@@ -20,9 +20,8 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from geoatlas.interfaces import Encoder
+from torch import nn
 
 from .snowflake import NeuralSnowflake, safe_distance
 
@@ -351,7 +350,8 @@ class SnowflakeGraphInference(Encoder):
     dropout : float
         Dropout before each GCN layer.
     temperature_init : float, optional
-        Initial ``t`` (inverse temperature ``e^t``); dDGM uses 4 for Euclidean, else 1.
+        Initial ``t`` (inverse temperature ``e^t``). dDGM uses 4 for Euclidean and 1 for its
+        non-Euclidean geometries; the snowflake (which acts on Euclidean distances) uses 4.
     curvature : float
         ``c > 0`` of the Poincaré ball (hyperbolic and product geometries).
     snowflake_depth, snowflake_width : int
@@ -410,7 +410,7 @@ class SnowflakeGraphInference(Encoder):
         self.latent_geometry, self.graph_embedding = latent_geometry, graph_embedding
         self.use_input_graph, self.dropout, self.eval_samples = use_input_graph, dropout, eval_samples
         self.chunk_size, self.graph_loss_weight, self.seed = chunk_size, graph_loss_weight, seed
-        t0 = temperature_init if temperature_init is not None else (4.0 if latent_geometry == "euclidean" else 1.0)
+        t0 = temperature_init if temperature_init is not None else (4.0 if latent_geometry in ("euclidean", "snowflake") else 1.0)
         self.pre = nn.Linear(in_features, hidden)
         self.graph_f = nn.ModuleList()
         self.node_g = nn.ModuleList()
@@ -423,6 +423,7 @@ class SnowflakeGraphInference(Encoder):
         self.head = nn.Linear(hidden, num_classes)
         self._acc: torch.Tensor | None = None  # EMA of per-node correctness (graph-loss baseline)
         self.last_edge_index: torch.Tensor | None = None
+        self.last_losses: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ checkpoint state
     def get_extra_state(self) -> Any:
@@ -455,7 +456,7 @@ class SnowflakeGraphInference(Encoder):
         h = F.relu(self.pre(x))
         graph_x = h.detach()
         logprobs, z = [], h
-        for f, g in zip(self.graph_f, self.node_g):
+        for f, g in zip(self.graph_f, self.node_g, strict=True):
             z, edges, lp = f(graph_x, ei, self.chunk_size, generator)
             if self.use_input_graph and ei is not None:
                 edges = torch.cat([edges, ei], 1)
@@ -482,9 +483,12 @@ class SnowflakeGraphInference(Encoder):
     def training_step(self, x: Any, y: torch.Tensor, loss_fn: Any) -> torch.Tensor:
         """Task loss plus the DGM graph loss.
 
-        The graph loss is ``mean_i (acc_i - c_i) * mean_{l, j} log p^{(l)}_{ij}`` over training
-        nodes, with ``c_i`` the correctness of node ``i`` and ``acc_i`` its exponential moving
-        average (decay 0.95, initial 0.5), as in dDGM.
+        The graph loss is ``mean_i (acc_i - c_i) * mean_{l, j} p^{(l)}_{ij}`` over training
+        nodes, with ``p_ij = exp(-e^t D_ij)`` of the sampled edges, ``c_i`` the correctness of
+        node ``i`` and ``acc_i`` its exponential moving average (decay 0.95, initial 0.5). This
+        is the form of the dDGM reference code (the paper writes ``log p``; the bounded ``p``
+        keeps the graph loss on the scale of the task loss). ``last_losses`` keeps
+        ``(task_loss, graph_loss)`` of the call.
         """
         logits, _, logprobs = self._run(x, None)
         task = loss_fn(logits, y)
@@ -497,8 +501,9 @@ class SnowflakeGraphInference(Encoder):
                 self._acc = torch.full_like(correct, 0.5)
             w = (self._acc - correct)[mask]
             self._acc = 0.95 * self._acc + 0.05 * correct
-        lp = torch.stack(logprobs, -1).mean((1, 2))  # (n,)
-        graph_loss = (w * lp[mask]).mean()
+        prob = torch.stack(logprobs, -1).exp().mean((1, 2))  # (n,)
+        graph_loss = (w * prob[mask]).mean()
+        self.last_losses = (float(task.detach()), float(graph_loss.detach()))
         return task + self.graph_loss_weight * graph_loss
 
 

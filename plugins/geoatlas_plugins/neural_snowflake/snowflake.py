@@ -21,9 +21,8 @@ import math
 from typing import ClassVar
 
 import torch
-from torch import nn
-
 from geoatlas.interfaces import Encoder
+from torch import nn
 
 __all__ = ["NeuralSnowflake", "safe_distance", "snowflake_activation"]
 
