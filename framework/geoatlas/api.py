@@ -175,7 +175,7 @@ def check_params(kind: str, full_name: str, factory: Any, params: dict[str, Any]
     raise TypeError(f"{kind} {full_name!r}: " + "; ".join(msgs) + f". Valid parameters: {listing}.")
 
 
-def create(kind: str, name: str, **params: Any) -> Any:
+def create(kind: str, name: str, /, **params: Any) -> Any:
     """Create a component: a Manifold, Group, Encoder, Descriptor or Dataset.
 
     Parameters

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             _print_error(str(exc))
             rc = EXIT_USER_ERROR
-        except (TypeError, ValueError, FileNotFoundError, KeyError) as exc:
+        except (TypeError, ValueError, OSError, KeyError) as exc:
             # bad parameters and bad input reach the user as one paragraph, not a traceback
             if _debug():
                 raise

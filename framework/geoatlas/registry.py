@@ -115,6 +115,6 @@ def render_registry(manifests: list[PluginManifest], api: str) -> str:
     header = (
         "# geoatlas registry: the catalogue of built-in plugins.\n"
         "# Generated from the plugins' manifests by `geoatlas registry --write`;\n"
-        "# tests/core/test_registry.py fails when it and the code disagree.\n"
+        "# tests/core/test_packaging.py fails when it and the code disagree.\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

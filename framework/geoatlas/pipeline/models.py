@@ -139,6 +139,11 @@ class Trainer:
         self.y_mean: np.ndarray | None = None
         self.y_std: np.ndarray | None = None
         self.start_epoch = 0
+        # a vector encoder on one graph (node classification) sees the node features only
+        self.node_features = data_type == "graph_nodes" and getattr(model, "input_type", "vector") in ("vector", "features")
+
+    def _feed(self, xb: Any) -> Any:
+        return xb.x if self.node_features else xb
 
     def loss_fn(self) -> Callable[[Any, Any], Any]:
         import torch.nn.functional as F
@@ -193,7 +198,7 @@ class Trainer:
                 bs = self.train.batch_size
                 batches = [perm[i : i + bs] for i in range(0, n, bs)]
             for idx in batches:
-                xb = to_batch(X, idx, self.data_type)
+                xb = self._feed(to_batch(X, idx, self.data_type))
                 if self.data_type == "graph_nodes":
                     yb = yt
                 else:
@@ -244,7 +249,7 @@ class Trainer:
         outs = []
         with torch.no_grad():
             if self.data_type == "graph_nodes":
-                outs.append(self.model(X)[mask])
+                outs.append(self.model(self._feed(X))[mask])
             else:
                 n = len(X)
                 for i in range(0, n, batch_size):
