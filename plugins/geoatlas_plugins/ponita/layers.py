@@ -1,0 +1,199 @@
+"""PONITA building blocks: polynomial kernel basis, smooth cut-off, the position-space and
+fibre-bundle (separable group) convolutions as torch-geometric ``MessagePassing`` layers, and
+the ConvNeXt block."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
+
+
+class PolynomialFeatures(nn.Module):
+    """All monomials of the invariants up to ``degree``: ``[a, a⊗a, a⊗a⊗a, ...]``.
+
+    Follows the reference ``ponita`` convention: ``degree=3`` gives tensor powers 1, 2 and 3
+    (``d + d^2 + d^3`` features for ``d`` invariants).
+    """
+
+    def __init__(self, degree: int) -> None:
+        super().__init__()
+        if not isinstance(degree, int) or degree < 1:
+            raise ValueError(f"degree must be a positive integer, got {degree!r}")
+        self.degree = degree
+
+    def out_dim(self, in_dim: int) -> int:
+        """Number of features produced from ``in_dim`` invariants."""
+        return sum(in_dim**k for k in range(1, self.degree + 1))
+
+    def forward(self, a: Tensor) -> Tensor:
+        terms = [a]
+        for _ in range(1, self.degree):
+            terms.append((terms[-1].unsqueeze(-1) * a.unsqueeze(-2)).flatten(-2, -1))
+        return torch.cat(terms, -1)
+
+
+class PolynomialCutoff(nn.Module):
+    """Smooth cut-off of DimeNet (Klicpera et al., 2020, eq. 8) with ``p = 6``:
+
+    ``u(d) = 1 - (p+1)(p+2)/2 (d/r)^p + p(p+2) (d/r)^{p+1} - p(p+1)/2 (d/r)^{p+2}`` for ``d < r``,
+    else 0. With ``r_max=None`` it is identically 1.
+    """
+
+    def __init__(self, r_max: float | None, p: int = 6) -> None:
+        super().__init__()
+        self.r_max, self.p = r_max, float(p)
+
+    def forward(self, d: Tensor) -> Tensor:
+        if self.r_max is None:
+            return torch.ones_like(d)
+        p, u = self.p, d / self.r_max
+        env = 1 - (p + 1) * (p + 2) / 2 * u**p + p * (p + 2) * u ** (p + 1) - p * (p + 1) / 2 * u ** (p + 2)
+        return env * (d < self.r_max).to(d.dtype)
+
+
+class KernelBasis(nn.Module):
+    """The shared kernel basis ``φ(a) = GELU(W2 GELU(W1 poly(a)))`` (computed once per forward
+    pass and shared by all layers; every layer maps it linearly to its kernel)."""
+
+    def __init__(self, num_invariants: int, hidden: int, basis_dim: int, degree: int = 3) -> None:
+        super().__init__()
+        self.poly = PolynomialFeatures(degree)
+        self.net = nn.Sequential(
+            nn.Linear(self.poly.out_dim(num_invariants), hidden), nn.GELU(), nn.Linear(hidden, basis_dim), nn.GELU()
+        )
+        self.num_invariants = num_invariants
+
+    def forward(self, a: Tensor) -> Tensor:
+        if a.shape[-1] != self.num_invariants:
+            raise ValueError(f"KernelBasis expects {self.num_invariants} invariants, got {a.shape[-1]}")
+        return self.net(self.poly(a))
+
+
+def _check_groups(in_channels: int, out_channels: int, groups: int) -> bool:
+    if groups == 1:
+        return False
+    if groups == in_channels == out_channels:
+        return True
+    raise ValueError(f"groups must be 1 or equal to in_channels == out_channels (depthwise), got groups={groups}, "
+                     f"in_channels={in_channels}, out_channels={out_channels}")
+
+
+class Conv(MessagePassing):
+    """Position-space (or lifted point-cloud) convolution ``f'_i = sum_j k(a_ij) f_j + b``,
+    with ``k(a) = W φ(a)`` (depthwise when ``groups == channels``).
+
+    ``calibrate=True`` rescales the kernel once, at the first forward in training mode, so
+    that ``std(out) = std(in)`` (the reference code's data-dependent initialisation).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, basis_dim: int, bias: bool = True, groups: int = 1,
+                 calibrate: bool = True) -> None:
+        super().__init__(node_dim=0, aggr="add")
+        self.depthwise = _check_groups(in_channels, out_channels, groups)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel = nn.Linear(basis_dim, in_channels * out_channels // groups, bias=False)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.calibrate = calibrate
+        self.register_buffer("calibrated", torch.tensor(not calibrate))
+
+    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor) -> Tensor:
+        out = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
+        if self.training and not bool(self.calibrated):
+            _rescale(self.kernel, x, out)
+            out = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
+            self.calibrated.fill_(True)
+        return out if self.bias is None else out + self.bias
+
+    def message(self, x_j: Tensor, kernel: Tensor) -> Tensor:
+        if self.depthwise:
+            return kernel * x_j
+        return torch.einsum("eoi,ei->eo", kernel.unflatten(-1, (self.out_channels, self.in_channels)), x_j)
+
+
+class FiberBundleConv(MessagePassing):
+    """Group convolution on the fibre bundle R^n x S^{n-1} with a shared orientation grid.
+
+    Features are ``(M, N, C)`` (nodes, orientations, channels). Separable (the paper's default):
+
+    1. spatial: ``f1(x_i, o) = sum_j k_s(a1, a2 | o) ⊙ f(x_j, o)``  (message passing, per o);
+    2. fibre:   ``f2(x_i, o) = (1/N) sum_o' K_f(o^T o') f1(x_i, o')``  (depthwise or C_in -> C_out).
+
+    Non-separable: ``f2(x_i, o) = (1/N) sum_j sum_o' k(a1, a2, a3 | o, o') ⊙ f(x_j, o')`` with one
+    kernel per (edge, o, o'); cost O(E N^2 C).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, basis_dim: int, bias: bool = True,
+                 separable: bool = True, groups: int = 1, calibrate: bool = True) -> None:
+        super().__init__(node_dim=0, aggr="add")
+        self.depthwise = _check_groups(in_channels, out_channels, groups)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.separable = separable
+        if separable:
+            self.kernel = nn.Linear(basis_dim, in_channels, bias=False)
+            self.fiber_kernel = nn.Linear(basis_dim, in_channels * out_channels // groups, bias=False)
+        else:
+            self.kernel = nn.Linear(basis_dim, in_channels * out_channels // groups, bias=False)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.calibrate = calibrate
+        self.register_buffer("calibrated", torch.tensor(not calibrate))
+
+    def _run(self, x: Tensor, edge_index: Tensor, basis: Tensor, fiber_basis: Tensor | None) -> tuple[Tensor, Tensor]:
+        x1 = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
+        if not self.separable:
+            return x1, x1
+        if fiber_basis is None:
+            raise ValueError("a separable FiberBundleConv needs fiber_basis (N, N, basis_dim)")
+        kf = self.fiber_kernel(fiber_basis)  # (N, N, C) or (N, N, Cout*Cin)
+        n = kf.shape[0]
+        if self.depthwise:
+            x2 = torch.einsum("moc,opc->mpc", x1, kf) / n
+        else:
+            x2 = torch.einsum("moc,opdc->mpd", x1, kf.unflatten(-1, (self.out_channels, self.in_channels))) / n
+        return x1, x2
+
+    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor, fiber_basis: Tensor | None = None) -> Tensor:
+        x1, x2 = self._run(x, edge_index, basis, fiber_basis)
+        if self.training and not bool(self.calibrated):
+            _rescale(self.kernel, x, x1)  # std(f1) = std(f)
+            if self.separable:
+                _rescale(self.fiber_kernel, x1, x2)  # std(f2) = std(f1)
+            x1, x2 = self._run(x, edge_index, basis, fiber_basis)
+            self.calibrated.fill_(True)
+        return x2 if self.bias is None else x2 + self.bias
+
+    def message(self, x_j: Tensor, kernel: Tensor) -> Tensor:
+        if self.separable:
+            return kernel * x_j  # (E, N, C)
+        n = x_j.shape[1]
+        if self.depthwise:  # kernel (E, N_recv, N_send, C)
+            return torch.einsum("epoc,eoc->epc", kernel, x_j) / n
+        k = kernel.unflatten(-1, (self.out_channels, self.in_channels))
+        return torch.einsum("epodc,eoc->epd", k, x_j) / n
+
+
+@torch.no_grad()
+def _rescale(linear: nn.Linear, inp: Tensor, out: Tensor) -> None:
+    s_in, s_out = inp.detach().std(), out.detach().std()
+    if torch.isfinite(s_out) and s_out > 0 and torch.isfinite(s_in):
+        linear.weight.mul_(s_in / s_out)
+
+
+class ConvNext(nn.Module):
+    """ConvNeXt block: ``x + γ ⊙ W2 GELU(W1 LayerNorm(conv(x)))`` (widening factor 4)."""
+
+    def __init__(self, channels: int, conv: nn.Module, widening_factor: int = 4, layer_scale: float | None = None) -> None:
+        super().__init__()
+        self.conv = conv
+        self.norm = nn.LayerNorm(channels)
+        self.linear_1 = nn.Linear(channels, widening_factor * channels)
+        self.linear_2 = nn.Linear(widening_factor * channels, channels)
+        self.act = nn.GELU()
+        self.layer_scale = nn.Parameter(torch.full((channels,), float(layer_scale))) if layer_scale else None
+
+    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor, **kwargs: Tensor) -> Tensor:
+        h = self.conv(x, edge_index, basis, **kwargs)
+        h = self.linear_2(self.act(self.linear_1(self.norm(h))))
+        if self.layer_scale is not None:
+            h = self.layer_scale * h
+        return x + h if h.shape == x.shape else h
