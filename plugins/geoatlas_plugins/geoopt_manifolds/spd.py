@@ -312,6 +312,22 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         a = torch.randn(n, self.n, self.n, generator=generator, dtype=dtype)
         return a @ a.transpose(-1, -2) / self.n + 0.5 * torch.eye(self.n, dtype=dtype)
 
+    # ------------------------------------------------------------------ matrix functions (public)
+    @staticmethod
+    def matrix_function(x: torch.Tensor, name: str, p: float = 0.0) -> torch.Tensor:
+        """Spectral function of symmetric matrices, batched, with a Daleckii-Krein backward that
+        stays finite at repeated eigenvalues.
+
+        ``name``: ``"sqrt"``, ``"invsqrt"``, ``"log"``, ``"exp"``, ``"pow"`` (``x^p``), ``"inv"``,
+        ``"rect"`` (``max(lambda, p)``, SPDNet's ReEig).
+        """
+        return spectral(x, name, p)
+
+    @staticmethod
+    def lyapunov(p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Solve ``P L + L P = V`` (batched, differentiable in both arguments)."""
+        return lyapunov(p, v)
+
     # ------------------------------------------------------------------ GBW pullback helpers
     def _m(self, x: torch.Tensor) -> torch.Tensor:
         return self.metric_matrix.to(dtype=x.dtype, device=x.device)  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ from pyriemann.geometry.mean import mean_logeuclid, mean_riemann
 
 METRICS = ["affine_invariant", "log_euclidean", "bures_wasserstein", "generalized_bures_wasserstein"]
 DT = torch.float64
+torch.set_num_threads(1)
 
 
 def _spd(k: int, n: int, seed: int, cond: float = 1.0) -> torch.Tensor:

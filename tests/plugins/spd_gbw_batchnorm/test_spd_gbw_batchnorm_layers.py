@@ -1,0 +1,197 @@
+"""GBWBN, AIRM BN and the SPDNet layers: normalisation properties, reductions, gradients, errors."""
+
+from __future__ import annotations
+
+import geoatlas as ga
+import geoopt
+import numpy as np
+import pytest
+import torch
+
+DT = torch.float64
+torch.set_num_threads(1)
+
+
+def _batch(n: int = 5, k: int = 16, seed: int = 0, cond: float = 1e3) -> torch.Tensor:
+    b = ga.create("dataset", "synthetic_spd", n=n, n_samples=k, n_times=4 * n + 8, cond=cond, seed=seed).load()
+    return torch.tensor(b.X)
+
+
+def _bw(n: int):
+    return ga.create("manifold", "spd", n=n, metric="bures_wasserstein")
+
+
+def test_gbwbn_train_output_is_centred_and_unit_dispersion() -> None:
+    # BW geometry is not complete: the property holds when every normalised tangent vector U_i
+    # keeps I + U_i / 2 positive-definite (Exp_I(U) = (I + U/2)^2 folds otherwise); a moderately
+    # conditioned batch satisfies it (checked below), an ill-conditioned outlier may not.
+    x = _batch(cond=10.0)
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, mean_iters=300, learn_metric=False, eps=0.0)
+    out = bn(x).detach()
+    bw = _bw(5)
+    mean = bw.frechet_mean(out, max_iter=1000, tol=1e-14)
+    assert float((mean - torch.eye(5, dtype=DT)).abs().max()) < 1e-8
+    disp = float(bw.sqdist(out, torch.eye(5, dtype=DT)).mean())
+    assert abs(disp - 1.0) < 1e-8
+    assert float(torch.linalg.eigvalsh(out).min()) > 0
+
+
+def test_gbwbn_bias_and_metric_matrix_move_the_mean() -> None:
+    """With bias B and general M (theta = 1), the output's GBW_M mean is B and its dispersion s^2."""
+    x = _batch(seed=1, cond=10.0)
+    g = torch.Generator().manual_seed(5)
+    a = torch.randn(5, 5, generator=g, dtype=DT)
+    bias = a @ a.T / 5 + 0.5 * torch.eye(5, dtype=DT)
+    a = torch.randn(5, 5, generator=g, dtype=DT)
+    mm = a @ a.T / 5 + 0.5 * torch.eye(5, dtype=DT)
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, mean_iters=300, eps=0.0)
+    with torch.no_grad():
+        bn.bias.copy_(bias)
+        bn.geom.metric_matrix.copy_(mm)
+        bn.shift.fill_(0.7)
+    out = bn(x).detach()
+    gbw = ga.create("manifold", "spd", n=5, metric="generalized_bures_wasserstein", metric_matrix=mm)
+    mean = gbw.frechet_mean(out, max_iter=1000, tol=1e-14)
+    assert float((mean - bias).abs().max()) < 1e-7
+    assert abs(float(gbw.frechet_variance(out, mean)) - 0.49) < 1e-7
+
+
+def test_gbwbn_theta_one_identity_metric_is_plain_bw_bn() -> None:
+    """M = I, theta = 1: the layer equals BW batch norm computed directly with the bw manifold."""
+    x = _batch(seed=2)
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, theta=1.0, learn_metric=False, eps=1e-5)
+    out = bn(x).detach()
+    bw = _bw(5)
+    g = bw.frechet_mean(x, max_iter=1, tol=0.0)
+    var = bw.sqdist(x, g).mean()
+    v = bw.logmap(g, x)
+    lam, q = torch.linalg.eigh(g)
+    vt = q.T @ v @ q * torch.sqrt(2 / (lam[:, None] + lam[None, :]))
+    u = q @ vt @ q.T / torch.sqrt(var + 1e-5)
+    ref = (torch.eye(5, dtype=DT) + u / 2) @ (torch.eye(5, dtype=DT) + u / 2)  # Exp_I(U)
+    assert torch.allclose(out, ref, atol=1e-10)
+
+
+def test_theta_deformation_matches_power_chart() -> None:
+    x = _batch(seed=3, cond=10.0)
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, theta=0.5, learn_metric=False, mean_iters=200, eps=0.0)
+    out = bn(x).detach()
+    # out^theta is the plain BW-normalised batch of x^theta: BW mean I
+    lam, q = torch.linalg.eigh(out)
+    outp = q @ torch.diag_embed(lam**0.5) @ q.transpose(-1, -2)
+    mean = _bw(5).frechet_mean(outp, max_iter=1000, tol=1e-14)
+    assert float((mean - torch.eye(5, dtype=DT)).abs().max()) < 1e-7
+
+
+def test_running_stats_follow_bw_geodesic_and_eval_uses_them() -> None:
+    x = _batch(seed=4)
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, momentum=0.25, learn_metric=False)
+    bn(x)
+    bw = _bw(5)
+    g = bw.frechet_mean(x, max_iter=1, tol=0.0)
+    expected = bw.geodesic(torch.eye(5, dtype=DT), g, 0.25)
+    assert torch.allclose(bn.running_mean, expected, atol=1e-10)
+    bn.eval()
+    a = bn(x[:3])
+    b = bn(x[:5])[:3]
+    assert torch.allclose(a, b, atol=1e-12)  # eval mode: per-sample, batch-independent
+
+
+def test_airm_bn_centres_to_bias() -> None:
+    x = _batch(seed=5)
+    bn = ga.create("encoder", "spd_airm_batchnorm", n=5, mean_iters=100)
+    g = torch.Generator().manual_seed(2)
+    a = torch.randn(5, 5, generator=g, dtype=DT)
+    bias = a @ a.T / 5 + 0.5 * torch.eye(5, dtype=DT)
+    with torch.no_grad():
+        bn.bias.copy_(bias)
+    out = bn(x).detach()
+    airm = ga.create("manifold", "spd", n=5)
+    mean = airm.frechet_mean(out, max_iter=500, tol=1e-13)
+    assert float((mean - bias).abs().max()) < 1e-8
+
+
+def test_spdnet_layers_and_gradcheck() -> None:
+    torch.manual_seed(0)
+    x = _batch(n=5, k=6, seed=6)
+    bimap = ga.create("encoder", "spd_bimap", n=5, out_n=3)
+    assert isinstance(bimap.weight, geoopt.ManifoldParameter)
+    w = bimap.weight.detach()
+    assert torch.allclose(w.T @ w, torch.eye(3, dtype=DT), atol=1e-12)
+    reeig = ga.create("encoder", "spd_reeig", n=3, eps=1e-2)
+    logeig = ga.create("encoder", "spd_logeig", n=3)
+    y = reeig(bimap(x))
+    assert float(torch.linalg.eigvalsh(y).min()) >= 1e-2 - 1e-12
+    assert logeig(y).shape == (6, 9)
+    gbw = ga.create("encoder", "spd_gbw_batchnorm", n=3, theta=0.5)
+    airm = ga.create("encoder", "spd_airm_batchnorm", n=3)
+    xs = x.detach().requires_grad_(True)
+
+    def sym(a: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (a + a.transpose(-1, -2))
+
+    for bn in (gbw, airm):
+        bn(bimap(x))  # one training batch: non-trivial running statistics
+        bn.eval()  # batch statistics are detached in train mode (as in the reference code)
+        assert torch.autograd.gradcheck(lambda a, bn=bn: logeig(reeig(bn(bimap(sym(a))))), (xs[:3],), atol=1e-6)
+        bn.train()
+    # gradients reach the learnable metric matrix, the bias, the shift and the Stiefel weights
+    loss = logeig(gbw(bimap(x))).pow(2).sum()
+    loss.backward()
+    for p in (gbw.geom.metric_matrix, gbw.bias, gbw.shift, bimap.weight):
+        assert p.grad is not None and torch.isfinite(p.grad).all() and float(p.grad.abs().max()) > 0
+
+
+@pytest.mark.parametrize("bn", ["none", "airm", "gbw"])
+def test_spdnet_trains_with_riemannian_adam(bn: str) -> None:
+    torch.manual_seed(0)
+    data = ga.create("dataset", "synthetic_spd", n=8, n_samples=48, n_times=40, seed=1).load()
+    x, y = torch.tensor(data.X, dtype=torch.float32), torch.tensor(data.y)
+    net = ga.create("encoder", "spdnet", n=8, num_classes=2, hidden=[4], bn=bn, theta=0.5)
+    opt = geoopt.optim.RiemannianAdam(net.parameters(), lr=3e-2, stabilize=10)
+    losses = []
+    for _ in range(15):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+    w = net.features[0].weight.detach()
+    assert torch.allclose(w.T @ w, torch.eye(4, dtype=DT), atol=1e-8)  # stayed on the Stiefel manifold
+    net.eval()
+    assert net(x).shape == (48, 2)
+
+
+def test_dataset_is_ill_conditioned_and_deterministic() -> None:
+    a = ga.create("dataset", "synthetic_spd", n_samples=20, seed=3).load()
+    b = ga.create("dataset", "synthetic_spd", n_samples=20, seed=3).load()
+    assert np.array_equal(a.X, b.X) and a.data_type == "spd" and a.X.shape == (20, 16, 16)
+    assert np.median(np.linalg.cond(a.X)) > 1e4
+    assert np.linalg.eigvalsh(a.X).min() > 0
+
+
+def test_bad_input() -> None:
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=4)
+    with pytest.raises(ValueError, match="4 x 4"):
+        bn(torch.eye(3, dtype=DT).expand(2, 3, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        bn(torch.full((2, 4, 4), float("nan"), dtype=DT))
+    with pytest.raises(ValueError, match="empty"):
+        bn(torch.zeros(0, 4, 4, dtype=DT))
+    with pytest.raises(ValueError, match="shape"):
+        bn(torch.eye(4, dtype=DT))
+    with pytest.raises(TypeError):
+        bn(np.eye(4)[None])
+    with pytest.raises(ValueError, match="theta"):
+        ga.create("encoder", "spd_gbw_batchnorm", n=4, theta=-1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        ga.create("encoder", "spd_gbw_batchnorm", n=4, momentum=2.0)
+    with pytest.raises(ValueError, match="bn"):
+        ga.create("encoder", "spdnet", n=4, bn="batch")
+    with pytest.raises(ValueError, match="out_n"):
+        ga.create("encoder", "spd_bimap", n=4, out_n=6)
+    with pytest.raises(ValueError, match="dtype"):
+        ga.create("encoder", "spd_reeig", n=4, dtype="float16")
+    with pytest.raises(ValueError, match="n_times"):
+        ga.create("dataset", "synthetic_spd", n=8, n_times=8)
