@@ -30,6 +30,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+#: highest degree of e3nn's spherical harmonics, which define the basis
+MAX_DEGREE = 12
+
 ShFunction = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
 
@@ -97,6 +100,19 @@ def fourier_to_sh_dense(L_out: int, K: int, sh: ShFunction = e3nn_sh) -> np.ndar
     return M
 
 
+def fast_fft_size(n: int) -> int:
+    """Smallest ``m >= n`` whose prime factors are 2, 3 and 5 (fast FFT lengths)."""
+    m = max(1, n)
+    while True:
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+        m += 1
+
+
 def degree_order(L: int) -> tuple[np.ndarray, np.ndarray]:
     """Degree ``l`` and order ``m`` of each coefficient in e3nn's ordering."""
     ls = np.concatenate([np.full(2 * deg + 1, deg) for deg in range(L + 1)])
@@ -153,9 +169,11 @@ class GauntFFT:
         L_out = L1 + L2 if L_out is None else L_out
         if not isinstance(L_out, int) or L_out < 0:
             raise ValueError(f"L_out must be a non-negative int, got {L_out!r}")
+        if max(L1, L2, L_out) > MAX_DEGREE:
+            raise ValueError(f"L1, L2 and L_out must be <= {MAX_DEGREE} (e3nn's spherical harmonics stop there), got {L1}, {L2}, {L_out}")
         self.L1, self.L2, self.L_out = L1, L2, L_out
         self.K = L1 + L2  # degree of the product trigonometric polynomial
-        self.n_fft = 2 * self.K + 1
+        self.n_fft = fast_fft_size(2 * self.K + 1)
         self.A1 = torch.as_tensor(_sparse_tables(L1, "to_fourier", L1)[0])
         self.A2 = torch.as_tensor(_sparse_tables(L2, "to_fourier", L2)[0])
         B, mask = _sparse_tables(L_out, "to_sh", self.K)
@@ -163,33 +181,44 @@ class GauntFFT:
         self.mask_out = torch.as_tensor(mask)
         self._cache: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
-    def tables(self, ctype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The three change-of-basis tables in complex dtype ``ctype`` (cached)."""
-        if ctype not in self._cache:
-            self._cache[ctype] = (self.A1.to(ctype), self.A2.to(ctype), self.B.to(ctype))
-        return self._cache[ctype]
+    def tables(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The change-of-basis tables as real tensors of ``dtype`` (cached).
+
+        ``A1``, ``A2``: ``(l, m, u, s, 2)`` (real and imaginary parts); ``B``: ``(l, m, u, s, 2)``
+        holding ``(Re B, -Im B)`` so that ``Re(F B) = sum_c F_c B_c``.
+        """
+        if dtype not in self._cache:
+            A1 = torch.view_as_real(self.A1).to(dtype)
+            A2 = torch.view_as_real(self.A2).to(dtype)
+            B = torch.stack([self.B.real, -self.B.imag], -1).to(dtype)
+            self._cache[dtype] = (A1, A2, B)
+        return self._cache[dtype]
 
     def to_fourier(self, x: torch.Tensor, L: int, A: torch.Tensor) -> torch.Tensor:
-        """SH coefficients ``(..., (L+1)^2)`` -> Fourier coefficients ``(..., 2L+1 [u], 2L+1 [v])``."""
+        """SH coefficients ``(..., (L+1)^2)`` -> complex Fourier coefficients ``(..., 2L+1 [u], 2L+1 [v])``.
+
+        ``A`` is the real view ``(l, m, u, s, 2)`` of the sparse table (see :meth:`tables`).
+        """
         X = _to_grid_layout(x, L).to(A.dtype)  # (..., l, m)
-        G = torch.einsum("...lm,lmus->...ums", X, A)  # O(L^3): (..., u, m, s)
+        G = torch.view_as_complex(torch.einsum("...lm,lmusc->...umsc", X, A).contiguous())  # O(L^3)
         k = torch.arange(-L, L + 1).abs()  # |m| of each m column
-        F = x.new_zeros(*x.shape[:-1], 2 * L + 1, 2 * L + 1, dtype=A.dtype)
+        F = G.new_zeros(*x.shape[:-1], 2 * L + 1, 2 * L + 1)
         F.index_add_(-1, k + L, G[..., 0])  # v = +|m|
         F.index_add_(-1, L - k[k > 0], G[..., k > 0, 1])  # v = -|m|, m != 0
         return F
 
     def to_sh(self, F: torch.Tensor, B: torch.Tensor | None = None) -> torch.Tensor:
-        """Fourier coefficients ``(..., 2K+1, 2K+1)`` -> SH coefficients ``(..., (L_out+1)^2)``."""
+        """Fourier coefficients ``(..., 2K+1, 2K+1)`` -> real SH coefficients ``(..., (L_out+1)^2)``."""
         L, K = self.L_out, self.K
-        B = self.B.to(F.dtype) if B is None else B
+        if B is None:
+            B = self.tables(F.real.dtype)[2]
         m = torch.arange(-L, L + 1).abs().clamp_max(K)
-        Fp = F[..., :, K + m]  # (..., u, m): column v = +|m|
-        Fm = F[..., :, K - m]
-        Z = torch.einsum("...um,lmu->...lm", Fp, B[..., 0]) + torch.einsum("...um,lmu->...lm", Fm, B[..., 1])
+        Fp = torch.view_as_real(F[..., :, K + m].contiguous())  # (..., u, m, 2): column v = +|m|
+        Fm = torch.view_as_real(F[..., :, K - m].contiguous())  # column v = -|m|
+        Z = torch.einsum("...umc,lmuc->...lm", Fp, B[..., 0, :]) + torch.einsum("...umc,lmuc->...lm", Fm, B[..., 1, :])
         if L > K:
-            Z[..., :, torch.arange(-L, L + 1).abs() > K] = 0
-        return Z.real[..., self.mask_out]
+            Z = Z.masked_fill(torch.arange(-L, L + 1).abs() > K, 0.0)
+        return Z[..., self.mask_out]
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         n1, n2 = num_coefficients(self.L1), num_coefficients(self.L2)
@@ -197,15 +226,26 @@ class GauntFFT:
             raise ValueError(f"x must have (L1+1)^2 = {n1} coefficients on its last axis, got {x.shape[-1]}")
         if y.shape[-1] != n2:
             raise ValueError(f"y must have (L2+1)^2 = {n2} coefficients on its last axis, got {y.shape[-1]}")
-        ctype = torch.complex128 if torch.promote_types(x.dtype, y.dtype) == torch.float64 else torch.complex64
-        A1, A2, B = self.tables(ctype)
+        dtype = torch.promote_types(x.dtype, y.dtype)
+        if not dtype.is_floating_point:
+            dtype = torch.get_default_dtype()
+        A1, A2, B = self.tables(dtype)
         Fx = self._embed(self.to_fourier(x, self.L1, A1), self.L1)
         Fy = self._embed(self.to_fourier(y, self.L2, A2), self.L2)
-        # 2-D convolution of the coefficient arrays = pointwise product of the grid values (FFT)
-        gx = torch.fft.ifft2(torch.fft.ifftshift(Fx, dim=(-2, -1)), norm="forward")
-        gy = torch.fft.ifft2(torch.fft.ifftshift(Fy, dim=(-2, -1)), norm="forward")
-        Fz = torch.fft.fftshift(torch.fft.fft2(gx * gy, norm="forward"), dim=(-2, -1))
-        return self.to_sh(Fz, B).to(torch.promote_types(x.dtype, y.dtype))
+        # 2-D convolution of the coefficient arrays = pointwise product of the (real) grid values
+        # on an n x n grid, n >= 2K+1 (exact: the product has degree <= K in each variable)
+        K = self.K
+        gx = torch.fft.ifft2(self._to_fft_layout(Fx), norm="forward").real
+        gy = torch.fft.ifft2(self._to_fft_layout(Fy), norm="forward").real
+        Fz = torch.fft.fft2(gx * gy, norm="forward")
+        Fz = torch.roll(Fz, shifts=(K, K), dims=(-2, -1))[..., : 2 * K + 1, : 2 * K + 1]
+        return self.to_sh(Fz, B)
+
+    def _to_fft_layout(self, F: torch.Tensor) -> torch.Tensor:
+        """Centred ``(..., 2K+1, 2K+1)`` coefficients -> FFT order on the ``n_fft`` grid (index ``u mod n``)."""
+        extra = self.n_fft - (2 * self.K + 1)
+        F = torch.nn.functional.pad(F, (0, extra, 0, extra))
+        return torch.roll(F, shifts=(-self.K, -self.K), dims=(-2, -1))
 
     def _embed(self, F: torch.Tensor, L: int) -> torch.Tensor:
         """Zero-pad ``(..., 2L+1, 2L+1)`` to the FFT size ``(..., 2K+1, 2K+1)`` (centred)."""
