@@ -37,7 +37,7 @@ def test_synthetic_is_deterministic():
 def test_graph_families_have_matched_density():
     b = ga.create("dataset", "graph_families", n_per_class=10, n_nodes=40, avg_degree=4.0).load()
     deg = {}
-    for g, y in zip(b.X, b.y):
+    for g, y in zip(b.X, b.y, strict=True):
         deg.setdefault(int(y), []).append(g.edge_index.shape[1] / g.num_nodes)
     means = [np.mean(v) for v in deg.values()]
     assert max(means) / min(means) < 1.6

@@ -7,9 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import geoatlas as ga
-from geoatlas.testing import check_group, check_manifold
-
 from geoatlas.interfaces import Descriptor
+from geoatlas.testing import check_group, check_manifold
 
 
 class Noisy(Descriptor):

@@ -43,7 +43,7 @@ class LocalExecutor:
 
         n_chunks = min(n, self.workers * 4)
         bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-        chunks = [X[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        chunks = [X[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
         prefer = "threads" if getattr(descriptor, "parallel_backend", "processes") == "threads" else "processes"
         parts = Parallel(n_jobs=self.workers, prefer=prefer)(delayed(_transform_chunk)(descriptor, c) for c in chunks)
         return _concat(parts)

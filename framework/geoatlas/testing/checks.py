@@ -112,14 +112,6 @@ def check_manifold(
     return report
 
 
-def _has_norm(m: Any) -> bool:
-    try:
-        m.norm
-        return True
-    except AttributeError:
-        return False
-
-
 # ---------------------------------------------------------------------------- groups
 def _example_data(group: Any, data_type: str, gen: torch.Generator, dtype: torch.dtype) -> Any:
     n = getattr(group, "n", 3)
