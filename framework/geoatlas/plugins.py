@@ -171,12 +171,17 @@ class _Loader:
                 continue
             self.load_one(ep.name, ep.value, loader=ep.load, dist=self._dist(ep))
 
-    @staticmethod
-    def _dist(ep: EntryPoint) -> tuple[str | None, str | None]:
+    _dist_cache: dict[str, tuple[str | None, str | None]] = {}
+
+    @classmethod
+    def _dist(cls, ep: EntryPoint) -> tuple[str | None, str | None]:
         dist = getattr(ep, "dist", None)
         if dist is None:
             return None, None
-        return dist.metadata["Name"], dist.version
+        key = str(getattr(dist, "_path", id(dist)))
+        if key not in cls._dist_cache:  # parsing metadata is slow: once per distribution
+            cls._dist_cache[key] = (dist.metadata["Name"], dist.version)
+        return cls._dist_cache[key]
 
     def load_one(
         self,
