@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+
 from geoatlas.interfaces import Descriptor
 
 from ._checks import as_point_cloud, check_degrees, check_positive, check_resolution, iter_samples

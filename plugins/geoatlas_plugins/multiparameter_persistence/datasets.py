@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+
 from geoatlas.interfaces import DataBundle, Dataset
 
 __all__ = ["OutlierPointClouds", "sample_outlier_cloud"]

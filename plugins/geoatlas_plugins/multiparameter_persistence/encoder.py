@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from geoatlas.interfaces import Encoder
 from torch import nn
+
+from geoatlas.interfaces import Encoder
 
 from ._checks import as_point_cloud, check_degrees, check_positive, check_resolution
 from .filtrations import gaussian_codensity, rips_lowerstar

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+
 from geoatlas.interfaces import Descriptor
 
 from ._checks import as_point_cloud, check_positive, iter_samples

@@ -15,10 +15,12 @@ vineyards, matched bars); the vectorisations are the paper's:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+
 from geoatlas.interfaces import Descriptor
 
 from ._checks import (
@@ -147,7 +149,9 @@ class MMA(Descriptor):
             kw["max_error"] = float(self.max_error)
         else:
             kw["nlines"] = int(self.nlines)
-        return mp.module_approximation(bif.complex, **kw)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\(copy warning\)")  # cubical slicers are copied to vine form
+            return mp.module_approximation(bif.complex, **kw)
 
     def vectorize(self, mod: Any) -> np.ndarray:
         """The image / landscape of a module, flattened (degrees first)."""
@@ -157,9 +161,12 @@ class MMA(Descriptor):
         if self.vectorization == "image":
             img = mod.representation(
                 degrees=degs, bandwidth=float(self.bandwidth), resolution=list(res), kernel=self.kernel,
-                p=float(self.p), normalize=bool(self.normalize), box=self.box_, n_jobs=1,
+                p=float(self.p), normalize=bool(self.normalize), box=self.box_, n_jobs=1, flatten=True,
             )
-            out = np.asarray(img, dtype=np.float64).reshape(-1)
+            # multipers lists pixels with the first parameter varying fastest: reorder to
+            # (degree, res_0, ..., res_{n-1}) with [i, j] = value at (axis_0[i], axis_1[j])
+            img = np.asarray(img, dtype=np.float64).reshape(len(degs), *res[::-1])
+            out = np.transpose(img, (0, *range(n, 0, -1))).reshape(-1)
         else:
             parts = []
             for d in degs:

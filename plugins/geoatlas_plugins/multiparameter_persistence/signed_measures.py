@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+
 from geoatlas.interfaces import Descriptor
 
 from ._checks import (

@@ -1,0 +1,148 @@
+"""The signed_measure descriptor: conventions, oracles (multipers, POT), invariance, stability, gradients."""
+
+import numpy as np
+import pytest
+import torch
+
+import geoatlas as ga
+from geoatlas.testing import check_descriptor
+from geoatlas_plugins.multiparameter_persistence.filtrations import RipsCodensity
+from geoatlas_plugins.multiparameter_persistence.signed_measures import (
+    _directions,
+    compute_signed_measures,
+    convolve_signed_measure,
+    sliced_wasserstein,
+    zero_mass,
+)
+
+PARAMS = {"filtration_params": {"bandwidth": 0.4}, "resolution": 8, "bandwidth": 0.1}
+
+
+@pytest.mark.parametrize("vec", ["convolution", "sliced_wasserstein"])
+def test_check_descriptor(clouds, vec) -> None:
+    d = ga.create("descriptor", "signed_measure", vectorization=vec, n_references=3, **PARAMS)
+    report = check_descriptor(d, np.stack(clouds))
+    assert report["n_samples"] == len(clouds)
+
+
+def test_euler_and_list_input(clouds) -> None:
+    d = ga.create("descriptor", "signed_measure", invariant="euler", **PARAMS).fit(clouds[:3])
+    F = d.transform(clouds[:3])
+    assert F.shape == (3, 64) and np.isfinite(F).all()
+
+
+def test_convolution_equals_multipers_sklearn_backend() -> None:
+    from multipers.filtrations.density import convolution_signed_measures
+
+    x = np.random.default_rng(0).normal(size=(25, 2))
+    sms = compute_signed_measures(RipsCodensity(0.4).build(x), "hilbert", (0, 1))
+    box = np.array([[0.0, 0.5], [2.0, 3.0]])
+    grid = [np.linspace(0, 2, 7), np.linspace(0.5, 3, 9)]
+    checked = 0
+    for pts, w in sms:
+        pos, neg = w > 0, w < 0
+        if pos.sum() == 0 or neg.sum() == 0:
+            continue
+        # multipers' sklearn backend returns KDE(mu+) - KDE(mu-), each part divided by its mass
+        ours = convolve_signed_measure((pts[pos], w[pos]), box, (7, 9), 0.3) / w[pos].sum()
+        ours = ours - convolve_signed_measure((pts[neg], -w[neg]), box, (7, 9), 0.3) / (-w[neg]).sum()
+        ref = np.asarray(convolution_signed_measures([[(pts.numpy(), w.numpy())]], grid, 0.3, backend="sklearn")).reshape(-1)
+        assert np.allclose(ours.numpy(), ref, rtol=1e-3, atol=1e-6)
+        checked += 1
+    assert checked >= 1
+
+
+def test_sliced_wasserstein_equals_pot() -> None:
+    import ot
+
+    rng = np.random.default_rng(1)
+    a = compute_signed_measures(RipsCodensity(0.4).build(rng.normal(size=(20, 2))), "hilbert", (1,))[0]
+    b = compute_signed_measures(RipsCodensity(0.4).build(rng.normal(size=(20, 2))), "hilbert", (1,))[0]
+    corner = np.array([3.0, 4.0])
+    mu, nu = zero_mass(a, corner), zero_mass(b, corner)
+    dirs = _directions(2, 7, 0)
+    ours = float(sliced_wasserstein(mu, nu, dirs))
+    # SW between mu+ + nu- and nu+ + mu- (unsigned, same mass) with POT and the same directions
+    P = torch.cat([mu[0][mu[1] > 0], nu[0][nu[1] < 0]]).numpy()
+    wp = torch.cat([mu[1][mu[1] > 0], -nu[1][nu[1] < 0]]).numpy()
+    Q = torch.cat([nu[0][nu[1] > 0], mu[0][mu[1] < 0]]).numpy()
+    wq = torch.cat([nu[1][nu[1] > 0], -mu[1][mu[1] < 0]]).numpy()
+    mass = wp.sum()
+    assert abs(mass - wq.sum()) < 1e-9
+    ref = ot.sliced_wasserstein_distance(P, Q, wp / mass, wq / mass, p=1, projections=dirs.numpy().T) * mass
+    assert abs(ours - ref) < 1e-9 * max(1.0, ref)
+    assert float(sliced_wasserstein(mu, mu, dirs)) == 0.0
+
+
+def test_invariance_permutations_and_rigid_motions() -> None:
+    rng = np.random.default_rng(2)
+    X = [rng.normal(size=(22, 2)) for _ in range(3)]
+    d = ga.create("descriptor", "signed_measure", **PARAMS).fit(X)
+    F = d.transform(X)
+    so2 = ga.create("group", "so2")
+    R = so2.sample(4, torch.Generator().manual_seed(0), dtype=torch.float64).numpy()
+    errs = []
+    for k in range(4):
+        Y = [x[rng.permutation(len(x))] @ R[k].T + rng.normal(size=(1, 2)) * 3 for x in X]
+        errs.append(np.abs(d.transform(Y) - F).max())
+    assert max(errs) < 1e-8 * max(1.0, np.abs(F).max()), errs
+
+
+def test_empirical_stability() -> None:
+    """Small perturbation of the points -> proportionally small change of the vector."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(25, 2))
+    d = ga.create("descriptor", "signed_measure", **PARAMS).fit([x])
+    F0 = d.transform([x])[0]
+    xi = rng.normal(size=x.shape)
+    ratios = []
+    for eps in (1e-2, 1e-3, 1e-4):
+        ratios.append(np.abs(d.transform([x + eps * xi])[0] - F0).max() / eps)
+    # Lipschitz behaviour: the difference quotient stays bounded as eps -> 0
+    assert max(ratios) < 10 * max(ratios[-1], 1.0) and np.isfinite(ratios).all(), ratios
+
+
+def test_torch_path_equals_numpy_and_gradients_reach_points() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(20, 2))
+    d = ga.create("descriptor", "signed_measure", **PARAMS).fit([x])
+    xt = torch.tensor(x, requires_grad=True)
+    Ft = d.transform([xt])
+    assert isinstance(Ft, torch.Tensor) and Ft.requires_grad
+    assert np.allclose(Ft.detach().numpy(), d.transform([x]), atol=1e-12)
+    (Ft**2).sum().backward()
+    g = xt.grad
+    assert g.abs().sum() > 0
+    # translation invariance: the gradient sums to zero over the points
+    assert g.sum(0).abs().max() < 1e-8 * g.abs().max()
+
+
+@pytest.mark.parametrize("vec", ["convolution", "sliced_wasserstein"])
+def test_gradcheck_finite_differences(vec) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 2))
+    d = ga.create("descriptor", "signed_measure", vectorization=vec, filtration_params={"bandwidth": 0.5}, resolution=5, bandwidth=0.2)
+    # references are other clouds: SW(mu, mu) = 0 sits on the kink of |.| (not differentiable)
+    d.fit([rng.normal(size=(9, 2)), rng.normal(size=(9, 2))])
+    weights = torch.as_tensor(rng.normal(size=d.transform([x]).shape[1]))
+
+    def f(pts: torch.Tensor) -> torch.Tensor:
+        return (d.transform_one(pts) * weights).sum()
+
+    xt = torch.tensor(x, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (xt,), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def test_bad_parameters(clouds) -> None:
+    with pytest.raises(ValueError, match="invariant"):
+        ga.create("descriptor", "signed_measure", invariant="rank").fit(clouds)
+    with pytest.raises(ValueError, match="bandwidth"):
+        ga.create("descriptor", "signed_measure", bandwidth=0.0).fit(clouds)
+    with pytest.raises(ValueError, match="filtration"):
+        ga.create("descriptor", "signed_measure", filtration="nope")
+    with pytest.raises(ValueError, match="box"):
+        ga.create("descriptor", "signed_measure", box=[[0, 0], [0, 1]]).fit(clouds)
+    with pytest.raises(ValueError, match="empty"):
+        ga.create("descriptor", "signed_measure").fit([])
+    with pytest.raises(RuntimeError, match="fit"):
+        ga.create("descriptor", "signed_measure").transform(clouds)
