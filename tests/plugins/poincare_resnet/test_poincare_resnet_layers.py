@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import warnings
 
-import geoatlas as ga
 import geoopt
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import geoatlas as ga
 from geoatlas_plugins.poincare_resnet.layers import (
     beta_concat_scale,
     make_ball,
     poincare_fc,
     poincare_hyperplane_logits,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 warnings.filterwarnings("ignore", message=".*geoatlas plugin.*")
 D = torch.float64
