@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from geoatlas.interfaces import Encoder
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .snowflake import NeuralSnowflake, safe_distance
 
@@ -220,6 +221,7 @@ def sample_latent_graph(
     chunk_size: int | None = None,
     generator: torch.Generator | None = None,
     noise: bool = True,
+    normalize: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample ``k`` neighbours per node from ``p_ij ∝ exp(-e^{t} D_ij)`` (DGM edge sampling).
 
@@ -242,14 +244,19 @@ def sample_latent_graph(
         Source of the Gumbel noise.
     noise : bool
         ``False`` gives the deterministic k-nearest-neighbour graph.
+    normalize : bool
+        Subtract the row log-normaliser ``log sum_l exp(-e^t D_il)`` from the log-probabilities
+        (computed blockwise with activation checkpointing in the chunked path, so memory stays
+        linear in ``n``).
 
     Returns
     -------
     edge_index : torch.LongTensor ``(2, n k)``
         Messages flow from ``edge_index[0]`` (sampled neighbour ``j``) to ``edge_index[1]`` (node ``i``).
     logprobs : torch.Tensor ``(n, k)``
-        ``log p_ij = -e^{t} D_ij`` (unnormalised, as in the DGM paper) of the sampled edges,
-        differentiable in the points, the geometry and ``t``.
+        ``log p_ij = -e^{t} D_ij`` (unnormalised, as in the DGM paper; minus the row
+        log-normaliser when ``normalize``) of the sampled edges, differentiable in the points,
+        the geometry and ``t``.
     """
     n = points.shape[0]
     if n == 0:
@@ -267,6 +274,8 @@ def sample_latent_graph(
         scores = logits.detach() + (gumbel_noise((n, n), generator, points.dtype, points.device) if noise else 0.0)
         idx = torch.topk(scores, k, dim=-1).indices
         logprobs = torch.gather(logits, 1, idx)
+        if normalize:
+            logprobs = logprobs - torch.logsumexp(logits, -1, keepdim=True)
     else:
         parts = []
         with torch.no_grad():
@@ -280,8 +289,18 @@ def sample_latent_graph(
         src = points[idx.reshape(-1)]
         dst = points.repeat_interleave(k, 0)
         logprobs = (-inv_temp * geometry.paired(dst, src)).reshape(n, k)
+        if normalize:
+            lse = [
+                checkpoint(_block_lse, points[s : s + chunk_size], points, inv_temp, geometry, use_reentrant=False)
+                for s in range(0, n, chunk_size)
+            ]
+            logprobs = logprobs - torch.cat(lse, 0)[:, None]
     edge_index = torch.stack([idx.reshape(-1), rows.repeat_interleave(k)], 0)
     return edge_index, logprobs
+
+
+def _block_lse(blk: torch.Tensor, points: torch.Tensor, inv_temp: torch.Tensor, geometry: _Geometry) -> torch.Tensor:
+    return torch.logsumexp(-inv_temp * geometry.cross(blk, points), -1)
 
 
 # ---------------------------------------------------------------------------- the model
@@ -313,7 +332,7 @@ class _DGMLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor | None, chunk_size: int | None, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = self.embed(x, edge_index)
-        edges, logprobs = sample_latent_graph(z, self.geometry, min(self.k, z.shape[0]), self.temperature, chunk_size, generator)
+        edges, logprobs = sample_latent_graph(z, self.geometry, min(self.k, z.shape[0]), self.temperature, chunk_size, generator, normalize=True)
         return z, edges, logprobs
 
 
@@ -483,12 +502,13 @@ class SnowflakeGraphInference(Encoder):
     def training_step(self, x: Any, y: torch.Tensor, loss_fn: Any) -> torch.Tensor:
         """Task loss plus the DGM graph loss.
 
-        The graph loss is ``mean_i (acc_i - c_i) * mean_{l, j} p^{(l)}_{ij}`` over training
-        nodes, with ``p_ij = exp(-e^t D_ij)`` of the sampled edges, ``c_i`` the correctness of
-        node ``i`` and ``acc_i`` its exponential moving average (decay 0.95, initial 0.5). This
-        is the form of the dDGM reference code (the paper writes ``log p``; the bounded ``p``
-        keeps the graph loss on the scale of the task loss). ``last_losses`` keeps
-        ``(task_loss, graph_loss)`` of the call.
+        The graph loss is ``mean_i (acc_i - c_i) * mean_{l, j} log p^{(l)}_{ij}`` over training
+        nodes (the DGM paper's reward form), with ``c_i`` the correctness of node ``i``,
+        ``acc_i`` its exponential moving average (decay 0.95, initial 0.5), and
+        ``log p_ij = -e^t D_ij - log sum_l exp(-e^t D_il)`` the *row-normalised*
+        log-probability of each sampled edge. (With unnormalised ``p_ij`` the loss can be
+        lowered by shrinking every distance at once, which collapsed the latent space in our
+        runs.) ``last_losses`` keeps ``(task_loss, graph_loss)`` of the call.
         """
         logits, _, logprobs = self._run(x, None)
         task = loss_fn(logits, y)
@@ -501,8 +521,8 @@ class SnowflakeGraphInference(Encoder):
                 self._acc = torch.full_like(correct, 0.5)
             w = (self._acc - correct)[mask]
             self._acc = 0.95 * self._acc + 0.05 * correct
-        prob = torch.stack(logprobs, -1).exp().mean((1, 2))  # (n,)
-        graph_loss = (w * prob[mask]).mean()
+        lp = torch.stack(logprobs, -1).mean((1, 2))  # (n,)
+        graph_loss = (w * lp[mask]).mean()
         self.last_losses = (float(task.detach()), float(graph_loss.detach()))
         return task + self.graph_loss_weight * graph_loss
 
