@@ -1,0 +1,45 @@
+"""Lie group decompositions (Mironenco & Forré, ICLR 2024): GL+(n), SL(n), affine groups, equivariant layers."""
+
+from geoatlas import hookimpl
+
+MANIFEST = {
+    "id": "lie_group_decompositions",
+    "title": "Lie Group Decompositions for Equivariant Neural Networks",
+    "summary": "GL+(n) and SL(n) and their affine extensions R^n ⋊ H, handled through the polar "
+    "decomposition g = exp(S) R: a global chart xi^{-1}(g) = (S, log R) that replaces the "
+    "non-surjective group exponential, Monte Carlo sampling of the Haar measure factor by factor "
+    "(Haar on SO(n), log-normal on Pos(n)), and lifting / group-convolution layers whose kernels "
+    "are MLPs in chart coordinates; an affine-invariant image classifier built from them.",
+    "status": "experimental",
+    "api": ">=1,<2",
+    "papers": [
+        {
+            "title": "Lie Group Decompositions for Equivariant Neural Networks",
+            "authors": ["Mircea Mironenco", "Patrick Forré"],
+            "year": 2024,
+            "venue": "ICLR",
+            "arxiv": "2310.11366",
+        }
+    ],
+    "components": {
+        "group": {
+            "gl_plus": {"target": ".groups:GLPlus", "summary": "GL+(n), n = 2, 3, polar-decomposition chart and sampler"},
+            "sl": {"target": ".groups:SL", "summary": "SL(n), n = 2, 3, polar-decomposition chart and sampler"},
+            "affine_gl_plus": {"target": ".groups:AffineGLPlus", "summary": "R^n ⋊ GL+(n) acting on points, vectors and (n = 2) images"},
+            "affine_sl": {"target": ".groups:AffineSL", "summary": "R^n ⋊ SL(n) acting on points, vectors and (n = 2) images"},
+        },
+        "encoder": {
+            "lie_group_cnn": {"target": ".layers:LieGroupCNN", "summary": "affine-invariant image classifier: lifting + group convolutions over GL+(2)/SL(2)"},
+        },
+    },
+    "verified": [
+        "check_group on gl_plus, sl, affine_gl_plus, affine_sl (n = 2, 3)",
+        "chart round trip xi(xi^{-1}(g)) = g; polar factors vs scipy.linalg.polar",
+        "exact equivariance of lifting and group convolution under 90-degree rotations with transformed samples",
+    ],
+}
+
+
+@hookimpl
+def geoatlas_manifest() -> dict:
+    return MANIFEST
