@@ -23,6 +23,7 @@ from typing import Any
 
 import geoopt
 import torch
+
 from geoatlas.interfaces import Manifold
 
 METRICS: tuple[str, ...] = (
@@ -371,11 +372,15 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             d = _safe_sqrt(self.sqdist(x, y))
             return d[..., None, None] if keepdim else d
         if self.metric == "log_euclidean":
-            diff = logm(x) - logm(y)
-        else:
-            ix = invsqrtm(x)
-            diff = logm(ix @ y @ ix)
-        return torch.linalg.matrix_norm(diff, keepdim=keepdim)
+            return torch.linalg.matrix_norm(logm(x) - logm(y), keepdim=keepdim)
+        # affine-invariant: generalized eigenvalues of (Y, X) through a Cholesky factor of X
+        x, y = torch.broadcast_tensors(x, y)
+        chol = torch.linalg.cholesky(x)
+        z = torch.linalg.solve_triangular(chol, y, upper=False)
+        w = torch.linalg.solve_triangular(chol, z.transpose(-1, -2), upper=False)
+        lam = torch.linalg.eigvalsh(sym(w))
+        d = _safe_sqrt((lam.log() ** 2).sum(-1))
+        return d[..., None, None] if keepdim else d
 
     def sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Squared geodesic distance."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import geoatlas as ga
 import geoopt
 import torch
-from geoatlas.interfaces import Encoder
 from torch import nn
+
+import geoatlas as ga
+from geoatlas.interfaces import Encoder
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import geoatlas as ga
 import geoopt
 import numpy as np
 import ot
 import pytest
 import torch
-from geoatlas.testing import check_manifold
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyriemann.geometry.distance import distance_logeuclid, distance_riemann
 from pyriemann.geometry.mean import mean_logeuclid, mean_riemann
+
+import geoatlas as ga
+from geoatlas.testing import check_manifold
 
 METRICS = ["affine_invariant", "log_euclidean", "bures_wasserstein", "generalized_bures_wasserstein"]
 DT = torch.float64

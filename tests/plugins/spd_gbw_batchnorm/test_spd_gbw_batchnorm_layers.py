@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import geoatlas as ga
 import geoopt
 import numpy as np
 import pytest
 import torch
+
+import geoatlas as ga
 
 DT = torch.float64
 torch.set_num_threads(1)
