@@ -150,6 +150,16 @@ def rips_lowerstar(
     return Bifiltration(stm, sources, meta={"threshold": thr})
 
 
+def _rips_bounds(points: torch.Tensor, function: torch.Tensor, threshold: float | None) -> np.ndarray:
+    """Bounds of ``rips_lowerstar(points, function, threshold)`` without building the complex."""
+    _, D = _pairwise(points.detach())
+    thr = float(np.min(np.max(D, axis=1))) if threshold is None else float(threshold)
+    f = function.detach().reshape(points.shape[0], -1).numpy()
+    kept = D[np.triu_indices(len(D), 1)]
+    hi0 = float(kept[kept <= thr].max()) if (kept <= thr).any() else 0.0
+    return np.array([[0.0, *f.min(0)], [hi0, *f.max(0)]], dtype=np.float64)
+
+
 def gaussian_codensity(points: torch.Tensor, bandwidth: float) -> torch.Tensor:
     """``-log`` of the Gaussian kernel density estimate at each point (differentiable).
 
@@ -173,6 +183,10 @@ class _FiltrationDescriptor(Descriptor):
 
     def build(self, sample: Any, *, max_dim: int | None = None, collapse: bool = True) -> Bifiltration:
         raise NotImplementedError
+
+    def bounds(self, sample: Any) -> np.ndarray:
+        """``[[min_p], [max_p]]`` of the filtration values of one sample."""
+        return self.build(sample, max_dim=1, collapse=False).bounds()
 
     def transform(self, X: Any) -> list[Bifiltration]:
         """One :class:`Bifiltration` per sample of ``X`` (not edge-collapsed, so every invariant,
@@ -212,6 +226,12 @@ class RipsCodensity(_FiltrationDescriptor):
         pts = as_point_cloud(sample)
         f = gaussian_codensity(pts, float(self.bandwidth))
         return rips_lowerstar(pts, f, threshold=self.threshold, max_dim=self._max_dim(max_dim), collapse=collapse)
+
+    def bounds(self, sample: Any) -> np.ndarray:
+        """Range of the filtration values, without building the complex."""
+        check_positive(self.bandwidth, "bandwidth")
+        pts = as_point_cloud(sample).detach()
+        return _rips_bounds(pts, gaussian_codensity(pts, float(self.bandwidth)), self.threshold)
 
 
 _NAMED_FUNCTIONS = ("distance_to_mean", "knn_distance", "dtm", "eccentricity", "last_column")
@@ -288,6 +308,11 @@ class RipsFunction(_FiltrationDescriptor):
         if coords.shape[1] == 0:
             raise ValueError("points have no coordinates left after removing the function column")
         return rips_lowerstar(coords, vals, threshold=self.threshold, max_dim=self._max_dim(max_dim), collapse=collapse)
+
+    def bounds(self, sample: Any) -> np.ndarray:
+        """Range of the filtration values, without building the complex."""
+        coords, vals = self._values(as_point_cloud(sample).detach())
+        return _rips_bounds(coords, vals, self.threshold)
 
 
 class DelaunayCore(_FiltrationDescriptor):

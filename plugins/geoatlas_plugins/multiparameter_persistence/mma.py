@@ -129,7 +129,7 @@ class MMA(Descriptor):
             raise ValueError("X is empty: fit needs at least one sample")
         box = check_box(self.box)
         if box is None:
-            b = np.stack([self._bifiltration(s, max_dim=1, collapse=False).bounds() for s in samples])
+            b = np.stack([s.bounds() if isinstance(s, Bifiltration) else make_filtration(self.filtration, self.filtration_params).bounds(s) for s in samples])
             box = np.stack([b[:, 0].min(0), b[:, 1].max(0)])
             same = box[1] <= box[0]
             box[1, same] = box[0, same] + 1.0

@@ -50,6 +50,8 @@ def compute_signed_measures(
     import multipers as mp
 
     check_choice(invariant, "invariant", ("hilbert", "euler"))
+    if bif.n_parameters < 2:
+        raise ValueError(f"signed measures need a filtration with >= 2 parameters (multipers 2.3.2); this one has {bif.n_parameters}")
     grids = bif.grids()
     grids_np = [g.detach().numpy() for g in grids]
     sq = bif.squeezed(grids_np)
@@ -260,7 +262,7 @@ class SignedMeasure(Descriptor):
         if isinstance(sample, Bifiltration):
             return sample.bounds()
         filt = make_filtration(self.filtration, self.filtration_params)
-        return filt.build(sample, max_dim=1, collapse=False).bounds()
+        return filt.bounds(sample)
 
     def _scaled(self, sm: SignedMeasureT) -> SignedMeasureT:
         pts, w = sm

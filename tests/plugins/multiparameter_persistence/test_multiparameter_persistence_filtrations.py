@@ -190,3 +190,16 @@ def test_bad_images() -> None:
         CubicalBifiltration().build(np.full((1, 4, 4), np.nan))
     with pytest.raises(ValueError, match="shape"):
         CubicalBifiltration().build(np.zeros(5))
+
+
+def test_fast_bounds_equal_built_bounds() -> None:
+    x = np.random.default_rng(7).normal(size=(20, 2))
+    for filt in (RipsCodensity(0.3), RipsFunction("dtm", k=3), RipsFunction("distance_to_mean", threshold=0.8)):
+        assert np.allclose(filt.bounds(x), filt.build(x, max_dim=1, collapse=False).bounds(), atol=1e-12)
+
+
+def test_one_parameter_filtration_is_refused_for_signed_measures() -> None:
+    g = _graph(8, 0)
+    bif = GraphFunctionBifiltration(node_functions=["degree"]).build(g)
+    with pytest.raises(ValueError, match=">= 2 parameters"):
+        compute_signed_measures(bif, "hilbert", (0,))
