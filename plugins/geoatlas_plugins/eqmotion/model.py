@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 
 import torch
-from geoatlas.interfaces import Encoder
 from torch import nn
+
+from geoatlas.interfaces import Encoder
 
 _EPS = 1e-6
 

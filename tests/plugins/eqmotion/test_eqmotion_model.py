@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import geoatlas as ga
 import numpy as np
 import pytest
 import torch
+
+import geoatlas as ga
 from geoatlas.testing import check_equivariance
 
 
