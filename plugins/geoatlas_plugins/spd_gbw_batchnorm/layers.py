@@ -157,6 +157,9 @@ class GBWBatchNorm(_SPDLayer):
         Learn the SPD metric matrix ``M`` (a ``ManifoldParameter``; identity at start).
     mean_iters : int
         Fixed-point iterations for the batch barycenter (1 in the reference code).
+    variance_about : str
+        ``"mean"`` (default): Fréchet variance ``mean_i d^2(Y_i, G)``, which makes the output
+        dispersion ``s^2``; ``"identity"``: ``mean_i d^2(Y_i, I)`` as the reference code computes it.
     dtype : str
         ``"float64"`` (default) or ``"float32"``.
     """
@@ -169,9 +172,13 @@ class GBWBatchNorm(_SPDLayer):
         eps: float = 1e-5,
         learn_metric: bool = True,
         mean_iters: int = 1,
+        variance_about: str = "mean",
         dtype: str = "float64",
     ) -> None:
         super().__init__(n, dtype)
+        if variance_about not in ("mean", "identity"):
+            raise ValueError(f"variance_about must be 'mean' or 'identity', got {variance_about!r}")
+        self.variance_about = variance_about
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum}")
         if not eps >= 0:
@@ -204,7 +211,8 @@ class GBWBatchNorm(_SPDLayer):
         if self.training:
             with torch.no_grad():
                 g = self.bw.frechet_mean(y.detach(), max_iter=self.mean_iters, tol=0.0)
-                var = self.bw.sqdist(y.detach(), g).mean() / self.theta**2
+                about = g if self.variance_about == "mean" else torch.eye(self.n, dtype=g.dtype, device=g.device)
+                var = self.bw.sqdist(y.detach(), about).mean() / self.theta**2
                 self.running_mean.copy_(self.bw.geodesic(self.running_mean, g, self.momentum))
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * var)
         else:

@@ -73,6 +73,16 @@ def test_gbwbn_theta_one_identity_metric_is_plain_bw_bn() -> None:
     assert torch.allclose(out, ref, atol=1e-10)
 
 
+def test_variance_about_identity_is_the_reference_code_variant() -> None:
+    x = _batch(seed=2, cond=10.0)
+    bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, learn_metric=False, eps=0.0, variance_about="identity")
+    bn(x)
+    expected = float(_bw(5).sqdist(x, torch.eye(5, dtype=DT)).mean())
+    assert abs(float(bn.running_var) - (0.9 + 0.1 * expected)) < 1e-10
+    with pytest.raises(ValueError, match="variance_about"):
+        ga.create("encoder", "spd_gbw_batchnorm", n=5, variance_about="batch")
+
+
 def test_theta_deformation_matches_power_chart() -> None:
     x = _batch(seed=3, cond=10.0)
     bn = ga.create("encoder", "spd_gbw_batchnorm", n=5, theta=0.5, learn_metric=False, mean_iters=200, eps=0.0)
