@@ -30,13 +30,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import geoatlas as ga
 import geoopt
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+import geoatlas as ga
 from geoatlas.interfaces import Encoder
 from geoatlas.utils import check_finite
-from torch import nn
 
 _SINH_CLAMP = 15.0  # clamp on sqrt(c) * v before sinh
 _BIAS_CLAMP = 30.0  # clamp on 2 sqrt(c) r before cosh / sinh

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
+
 from geoatlas.interfaces import Encoder
 from geoatlas.utils import check_finite
-from torch import nn
 
 from .layers import (
     PoincareBatchNorm2d,

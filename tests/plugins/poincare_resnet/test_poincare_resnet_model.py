@@ -71,8 +71,8 @@ def test_float32_extreme_inputs_and_aggressive_training_stay_finite(head: str) -
         torch.rand(8, 1, 8, 8, generator=g),
     ]
     y = torch.randint(0, 4, (8,), generator=g)
-    for step in range(8):
-        x = batches[step % 4]
+    for step in range(4):
+        x = batches[step]
         loss = torch.nn.functional.cross_entropy(m(x), y)
         opt.zero_grad()
         loss.backward()
