@@ -6,6 +6,8 @@ import geoopt
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyriemann.classification import MDM as PyriemannMDM
 from pyriemann.estimation import Covariances, TimeDelayCovariances
 from pyriemann.tangentspace import TangentSpace
@@ -181,3 +183,15 @@ def test_bad_input(signals) -> None:
         ga.create("encoder", "mdm", in_features=4, num_classes=1)
     with pytest.raises(ValueError, match="f0"):
         ga.create("dataset", "synthetic_ar_signals", f0=0.7)
+
+
+@settings(max_examples=25, deadline=None)
+@given(order=st.integers(1, 4), lag=st.integers(1, 4), channels=st.integers(1, 3), seed=st.integers(0, 1000))
+def test_acm_structure_property(order: int, lag: int, channels: int, seed: int) -> None:
+    """Diagonal blocks of the circular ACM are the spatial covariance; the ACM is SPD."""
+    X = np.random.default_rng(seed).standard_normal((2, 60, channels))
+    c = augmented_covariances(X, order, lag, "scm", boundary="circular")
+    spatial = augmented_covariances(X, 1, 1, "scm")
+    for k in range(order):
+        np.testing.assert_allclose(c[:, k * channels : (k + 1) * channels, k * channels : (k + 1) * channels], spatial, atol=1e-12)
+    assert np.linalg.eigvalsh(c).min() > 0
