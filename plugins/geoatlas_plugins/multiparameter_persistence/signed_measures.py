@@ -291,6 +291,10 @@ class SignedMeasure(Descriptor):
             box = np.stack([b[:, 0].min(0), b[:, 1].max(0)])
             same = box[1] <= box[0]
             box[1, same] = box[0, same] + 1.0
+            # 1% margin: no pixel sits exactly on the extreme filtration values of the training set
+            # (multipers' image is discontinuous where a pixel coordinate equals a birth coordinate)
+            margin = 0.01 * (box[1] - box[0])
+            box = np.stack([box[0] - margin, box[1] + margin])
         self.box_ = box
         if self.vectorization == "sliced_wasserstein":
             rng = np.random.default_rng(self.seed)

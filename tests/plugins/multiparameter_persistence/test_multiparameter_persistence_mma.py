@@ -119,9 +119,10 @@ def test_rigid_invariance_and_stability(cloud) -> None:
         y = cloud[rng.permutation(len(cloud))] @ R[k].T + 5.0
         assert np.abs(d.transform([y])[0] - F0).max() < 1e-6
     xi = rng.normal(size=cloud.shape)
-    diffs = [np.abs(d.transform([cloud + eps * xi])[0] - F0).max() for eps in (1e-1, 1e-2, 1e-3)]
-    # stability: the change shrinks with the perturbation (up to the approximation error)
-    assert diffs[2] <= diffs[0] + 1e-12 and diffs[2] < 0.05, diffs
+    xi /= np.abs(xi).max()
+    ratios = [np.abs(d.transform([cloud + eps * xi])[0] - F0).max() / eps for eps in (1e-2, 1e-3, 1e-4)]
+    # stability (Lipschitz): the difference quotient stays bounded as eps -> 0 (measured ~0.9)
+    assert max(ratios) < 10.0, ratios
 
 
 def test_mma_on_graphs_and_images() -> None:
