@@ -58,6 +58,7 @@ MANIFEST = {
     },
     "extras": [],
     "verified": [
+        "same weights as HypLL (authors' library): HLinear 1e-15, HConvolution2d 2e-15, HBatchNorm2d(use_midpoint) 2e-13 (float64)",
         "FC hyperplane logits equal 2|z_k| * geoopt dist2plane (float64, c in {0.1, 1, 2}, see README)",
         "identity initialisation maps x to x (closed form), conv with 1x1 identity kernel is the identity",
         "midpoint equals the Einstein midpoint (Klein model); batch-norm output has dispersion gamma*s2/(s2+eps) about the learned mean",

@@ -1,0 +1,94 @@
+"""Optional cross-check against HypLL, the authors' library (``pip install hypll``, not a geoatlas dependency).
+
+Same weights, same float64 input: HypLL's ``HLinear``, ``HConvolution2d`` and
+``HBatchNorm2d(use_midpoint=True)`` against ours. Skipped when ``hypll`` is not importable.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+import geoatlas as ga
+
+hypll = pytest.importorskip("hypll")
+warnings.filterwarnings("ignore", message=".*geoatlas plugin.*")
+D = torch.float64
+C = 0.3
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_float64():
+    n, dt = torch.get_num_threads(), torch.get_default_dtype()
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float64)  # HypLL modules cannot be converted with .double()
+    yield
+    torch.set_num_threads(n)
+    torch.set_default_dtype(dt)
+
+
+def _hypll_ball():
+    from hypll.manifolds.poincare_ball import Curvature, PoincareBall
+
+    # HypLL's Curvature(value) is softplus(value): invert it to get c exactly
+    return PoincareBall(c=Curvature(value=math.log(math.expm1(C))))
+
+
+def _mt(x: torch.Tensor, manifold, man_dim: int):
+    from hypll.tensors import ManifoldTensor
+
+    return ManifoldTensor(data=x, manifold=manifold, man_dim=man_dim)
+
+
+def test_linear_matches_hypll() -> None:
+    from hypll.nn import HLinear
+
+    hb = _hypll_ball()
+    ours = ga.create("encoder", "poincare_linear", in_features=5, out_features=4, c=C, init="hnnpp").double()
+    theirs = HLinear(5, 4, manifold=hb)
+    with torch.no_grad():
+        ours.bias.normal_(0, 0.3)
+        theirs.z.tensor.copy_(ours.weight)
+        theirs.bias.copy_(ours.bias)
+    x = ours.ball.expmap0(torch.randn(16, 5, dtype=D))
+    err = (ours(x) - theirs(_mt(x, hb, -1)).tensor).abs().max().item()
+    print(f"max abs error vs HypLL: {err:.2e}")
+    assert err < 1e-10, err
+
+
+def test_conv_matches_hypll() -> None:
+    from hypll.nn import HConvolution2d
+
+    hb = _hypll_ball()
+    ours = ga.create("encoder", "poincare_conv2d", in_channels=3, out_channels=4, kernel_size=3, padding=1, stride=2,
+                     c=C, init="hnnpp").double()
+    theirs = HConvolution2d(3, 4, 3, manifold=hb, padding=1, stride=2)
+    with torch.no_grad():
+        ours.bias.normal_(0, 0.3)
+        theirs.weights.tensor.copy_(ours.weight)
+        theirs.bias.copy_(ours.bias)
+    x = ours.ball.expmap0(torch.randn(2, 3, 6, 6, dtype=D), dim=1)
+    err = (ours(x) - theirs(_mt(x, hb, 1)).tensor).abs().max().item()
+    print(f"max abs error vs HypLL: {err:.2e}")
+    assert err < 1e-10, err
+
+
+def test_midpoint_batchnorm_matches_hypll() -> None:
+    from hypll.nn import HBatchNorm2d
+
+    hb = _hypll_ball()
+    ours = ga.create("encoder", "poincare_batchnorm2d", num_features=3, c=C).double()
+    theirs = HBatchNorm2d(3, manifold=hb, use_midpoint=True)
+    b = torch.tensor([0.2, -0.1, 0.3], dtype=D)
+    with torch.no_grad():
+        theirs.norm.bias.copy_(b)  # HypLL stores the learned mean as a tangent vector at 0
+        theirs.norm.weight.fill_(1.7)
+        ours.mean.copy_(ours.ball.expmap0(b))
+        ours.var.fill_(1.7)
+    x = ours.ball.expmap0(0.4 + torch.randn(4, 3, 3, 3, dtype=D), dim=1)
+    err = (ours(x) - theirs(_mt(x, hb, 1)).tensor).abs().max().item()
+    print(f"max abs error vs HypLL: {err:.2e}")
+    assert err < 1e-10, err
