@@ -1,0 +1,42 @@
+"""SIE: self-supervised learning of split invariant-equivariant representations."""
+
+from geoatlas import hookimpl
+
+MANIFEST = {
+    "id": "split_invariant_equivariant",
+    "title": "SIE: split invariant-equivariant self-supervised representations",
+    "summary": "Self-supervised learning of a representation split into an invariant part (agreement "
+    "between views) and an equivariant part whose transformation between views is predicted by a "
+    "linear map produced by a hypernetwork from the transformation parameters; VICReg-style "
+    "variance/covariance regularisation. Use it when you know the transformation relating two views "
+    "and want to keep that information instead of discarding it.",
+    "api": ">=1,<2",
+    "status": "experimental",
+    "papers": [
+        {
+            "title": "Self-supervised learning of Split Invariant Equivariant representations",
+            "authors": ["Quentin Garrido", "Laurent Najman", "Yann LeCun"],
+            "year": 2023,
+            "venue": "ICML",
+            "arxiv": "2302.10283",
+        }
+    ],
+    "components": {
+        "encoder": {
+            "sie": {"target": ".model:SIE", "summary": "split invariant/equivariant SSL encoder with hypernetwork predictor (rotated-view pairs)"},
+        },
+        "dataset": {
+            "rotated_digits": {"target": ".images:RotatedDigits", "summary": "scikit-learn digits rotated by random SO(2) angles (single images or view pairs)"},
+        },
+    },
+    "extras": [],
+    "verified": [
+        "hypernetwork predictor: W(a) linear in a, identity-free; VICReg terms against closed forms",
+        "small-scale reproduction: invariant part carries the class, equivariant part the rotation",
+    ],
+}
+
+
+@hookimpl
+def geoatlas_manifest() -> dict:
+    return MANIFEST
