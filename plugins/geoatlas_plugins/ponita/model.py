@@ -246,7 +246,7 @@ class Ponita(Encoder):
     # ------------------------------------------------------------------ forward passes
     def _readouts(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         outs = []
-        for layer, readout, used in zip(self.interaction_layers, self.readout_layers, self._readout_used):
+        for layer, readout, used in zip(self.interaction_layers, self.readout_layers, self._readout_used, strict=True):
             x = layer(x, *args, **kwargs)
             if used:
                 outs.append(readout(x))

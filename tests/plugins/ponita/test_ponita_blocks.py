@@ -20,9 +20,9 @@ from geoatlas_plugins.ponita.geometry import (
     lift_to_edges,
     radius_graph,
     scalar_to_sphere,
+    spatial_invariants,
     sphere_to_scalar,
     sphere_to_vec,
-    spatial_invariants,
     vec_to_sphere,
 )
 from geoatlas_plugins.ponita.grids import (
