@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from geoatlas.interfaces import DataBundle, Dataset
 
 __all__ = ["LatentSBMNodes"]

@@ -21,8 +21,9 @@ import math
 from typing import ClassVar
 
 import torch
-from geoatlas.interfaces import Encoder
 from torch import nn
+
+from geoatlas.interfaces import Encoder
 
 __all__ = ["NeuralSnowflake", "safe_distance", "snowflake_activation"]
 

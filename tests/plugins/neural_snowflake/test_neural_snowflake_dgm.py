@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 
-import geoatlas as ga
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
+import geoatlas as ga
 from geoatlas_plugins.neural_snowflake.dgm import gumbel_topk, latent_geometry, sample_latent_graph
 
 torch.set_num_threads(1)

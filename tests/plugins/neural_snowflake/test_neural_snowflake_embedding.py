@@ -6,6 +6,7 @@ import math
 
 import networkx as nx
 import torch
+
 from geoatlas_plugins.neural_snowflake.snowflake import NeuralSnowflake, safe_distance
 
 torch.set_num_threads(1)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-import geoatlas as ga
 import numpy as np
 import pytest
 import torch
-from geoatlas_plugins.neural_snowflake.snowflake import NeuralSnowflake, snowflake_activation
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import geoatlas as ga
+from geoatlas_plugins.neural_snowflake.snowflake import NeuralSnowflake, snowflake_activation
 
 torch.set_num_threads(1)
 
