@@ -143,6 +143,11 @@ class _Run:
         hooks = catalog()
         hooks.call_hook("before_pipeline", spec=spec_dict, run_dir=str(self.dir))
         step = "data"
+        import torch
+
+        threads_before = torch.get_num_threads()
+        if spec.executor.threads is not None:
+            torch.set_num_threads(spec.executor.threads)
         try:
             seed_everything(spec.seed)
             hooks.call_hook("before_step", step=step, spec=spec_dict)
@@ -188,6 +193,8 @@ class _Run:
             hooks.call_hook("on_error", step=step, spec=spec_dict, error=exc)
             self.log(f"error in {step}: {type(exc).__name__}: {exc}")
             raise
+        finally:
+            torch.set_num_threads(threads_before)
 
     # ------------------------------------------------------------------ data
     def _load(self) -> tuple[Any, dict[str, Any]]:

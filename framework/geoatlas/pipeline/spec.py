@@ -110,6 +110,9 @@ class EvaluateSpec(_Strict):
 class ExecutorSpec(_Strict):
     kind: Literal["local"] = Field("local", description="only the local (joblib) executor ships today")
     workers: int = Field(1, description="parallel workers for per-sample descriptor steps (-1: all cores)")
+    threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads while the pipeline runs (default: torch's own choice)"
+    )
 
     @field_validator("workers")
     @classmethod

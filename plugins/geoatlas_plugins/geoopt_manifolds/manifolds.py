@@ -95,6 +95,10 @@ class Stiefel(Manifold, geoopt.CanonicalStiefel):
 
     name = "stiefel"
 
+    def __new__(cls, *args: object, **kwargs: object) -> Stiefel:
+        # geoopt.Stiefel.__new__ takes only `canonical`; our constructor has n and p
+        return super(geoopt.Stiefel, cls).__new__(cls)
+
     def __init__(self, n: int = 3, p: int = 2) -> None:
         if not 1 <= p <= n:
             raise ValueError(f"need 1 <= p <= n, got n={n}, p={p}")
