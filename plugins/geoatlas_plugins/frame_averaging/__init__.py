@@ -23,6 +23,7 @@ MANIFEST = {
     "components": {
         "encoder": {
             "frame_averaging": {"target": ".model:FrameAveraging", "summary": "PCA-frame averaging wrapper: any backbone -> O(n)/SO(n)/E(n)/SE(n) invariant or equivariant"},
+            "point_mlp": {"target": ".model:PointMLP", "summary": "PointNet-style backbone (per-point MLP + max pool), permutation invariant only"},
         },
         "group": {
             "e_n": {"target": ".model:EuclideanGroup", "summary": "E(n) isometries with reflections, (n+1)x(n+1) homogeneous matrices"},

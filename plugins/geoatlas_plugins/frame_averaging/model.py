@@ -223,3 +223,40 @@ class EuclideanGroup(Group):
 
     def __repr__(self) -> str:
         return f"EuclideanGroup(n={self.n}, translation_scale={self.translation_scale})"
+
+
+class PointMLP(Encoder):
+    """A PointNet-style backbone: shared per-point MLP, max pooling over points, MLP head.
+
+    Permutation invariant but not rotation invariant: the kind of backbone the paper wraps with
+    frame averaging for point clouds (``frame_averaging(backbone="point_mlp")``).
+    """
+
+    input_type = "point_cloud"
+
+    def __init__(self, in_features: int = 3, num_classes: int | None = None, out_features: int | None = None, hidden: list[int] | None = None) -> None:
+        super().__init__()
+        out = num_classes if num_classes is not None else out_features
+        if out is None or not isinstance(out, int) or out < 1:
+            raise ValueError(f"num_classes (or out_features) must be a positive int, got {out!r}")
+        if not isinstance(in_features, int) or in_features < 1:
+            raise ValueError(f"in_features must be a positive int, got {in_features!r}")
+        hidden = [64, 128] if hidden is None else list(hidden)
+        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
+            raise ValueError(f"hidden must be a non-empty list of positive ints, got {hidden!r}")
+        layers: list[nn.Module] = []
+        w = in_features
+        for h in hidden:
+            layers += [nn.Linear(w, h), nn.ReLU()]
+            w = h
+        self.point_net = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Linear(w, w), nn.ReLU(), nn.Linear(w, out))
+        self.in_features = in_features
+
+    def embed(self, X: torch.Tensor) -> torch.Tensor:
+        if not isinstance(X, torch.Tensor) or X.dim() != 3 or X.shape[-1] != self.in_features:
+            raise ValueError(f"point_mlp expects point clouds (B, P, {self.in_features}), got {tuple(getattr(X, 'shape', ()))}")
+        return self.point_net(X).amax(dim=1)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(X))

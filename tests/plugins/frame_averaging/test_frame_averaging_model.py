@@ -177,3 +177,17 @@ def test_hypothesis_invariance(seed: int, p: int) -> None:
     G = ga.create("group", "e_n")
     g = G.sample(1, torch.Generator().manual_seed(seed + 1), dtype=torch.float64)[0]
     assert (m(G.act(g, X, "point_cloud")) - m(X)).abs().max() < 1e-8
+
+
+def test_point_mlp_backbone() -> None:
+    torch.manual_seed(0)
+    X = _clouds(p=16)
+    base = ga.create("encoder", "point_mlp", num_classes=3).double()
+    perm = torch.randperm(16)
+    assert torch.allclose(base(X[:, perm]), base(X), atol=1e-12)  # permutation invariant
+    fa = ga.create("encoder", "frame_averaging", backbone="point_mlp", group="se3", num_classes=3).double()
+    assert check_equivariance(fa, ga.create("group", "se3"), X, atol=1e-9, rtol=1e-9)["max_error"] < 1e-9
+    with pytest.raises(ValueError, match="num_classes"):
+        ga.create("encoder", "point_mlp")
+    with pytest.raises(ValueError, match="point clouds"):
+        base(torch.randn(2, 5, 2))
