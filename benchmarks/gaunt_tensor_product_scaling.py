@@ -30,6 +30,7 @@ def _time(fn, repeats: int) -> float:
 
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     from e3nn import o3
+
     from geoatlas_plugins.gaunt_tensor_product.fourier import GauntFFT
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

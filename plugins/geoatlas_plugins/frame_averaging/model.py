@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import geoatlas as ga
 import torch
-from geoatlas.interfaces import Encoder, Group
 from torch import nn
+
+import geoatlas as ga
+from geoatlas.interfaces import Encoder, Group
 
 from .frames import ON_DEGENERATE, canonical_group, pca_frames
 

@@ -6,8 +6,9 @@ import math
 from typing import Any
 
 import torch
-from geoatlas.interfaces import Encoder, Group
 from torch import nn
+
+from geoatlas.interfaces import Encoder, Group
 
 from .fourier import GauntFFT, num_coefficients
 

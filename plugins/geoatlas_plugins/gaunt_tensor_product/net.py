@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from geoatlas.interfaces import Encoder
 from torch import nn
+
+from geoatlas.interfaces import Encoder
 
 from .layers import GauntTensorProduct, expand_degrees
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import warnings
 
-import geoatlas as ga
 import pytest
 import torch
-from geoatlas.testing import check_equivariance, check_group
-from geoatlas_plugins.frame_averaging.frames import DegenerateFrameError, pca_frames, sign_patterns
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import geoatlas as ga
+from geoatlas.testing import check_equivariance, check_group
+from geoatlas_plugins.frame_averaging.frames import DegenerateFrameError, pca_frames, sign_patterns
 
 GROUPS = [("o3", "o_n"), ("so3", "so3"), ("se3", "se3"), ("e3", "e_n")]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import geoatlas as ga
 import pytest
 import torch
+
+import geoatlas as ga
 from geoatlas.testing import check_equivariance
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 
-import geoatlas as ga
 import numpy as np
 import pytest
 import torch
 from e3nn import o3
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.polynomial import legendre
+from sympy.physics.wigner import gaunt, real_gaunt, wigner_3j
+
+import geoatlas as ga
 from geoatlas.testing import check_equivariance, check_group
 from geoatlas_plugins.gaunt_tensor_product.fourier import (
     GauntFFT,
@@ -16,10 +21,6 @@ from geoatlas_plugins.gaunt_tensor_product.fourier import (
     e3nn_sh,
     gaunt_tensor,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numpy.polynomial import legendre
-from sympy.physics.wigner import gaunt, real_gaunt, wigner_3j
 
 
 def complex_sh(theta: np.ndarray, phi: np.ndarray, L: int) -> np.ndarray:
