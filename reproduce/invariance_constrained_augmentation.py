@@ -4,7 +4,8 @@ Three CNNs with the same backbone: no augmentation, uniform augmentation over th
 transformation set (one uniform draw per sample, weight 1: TrivialAugment-like), and the paper's
 primal-dual training with the Metropolis-Hastings sampler. The transformation set mixes
 label-preserving ops for digits (small rotations, translations, scaling) with label-breaking ones
-(mirror flips, 180-degree rotation: 6 <-> 9, 2 <-> 5, ...). Prints test accuracy, the per-op test
+(mirror flips, 180-degree rotation: 6 <-> 9, 2 <-> 5, ...); a fourth model uses the
+label-preserving ops only. Prints test accuracy, the final dual variables, the per-op test
 loss of each model and the histogram of the transformations the MH sampler used in each epoch;
 writes the histogram plot to ``--out`` (default ``runs/invariance_constrained_augmentation``).
 """
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 import geoatlas as ga
 
 OPS = ["identity", "rotate", "translate_x", "translate_y", "scale", "hflip", "vflip", "rot180"]
+PRESERVING = ["identity", "rotate", "translate_x", "translate_y", "scale"]
 
 
 def _train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> float:
@@ -55,22 +57,26 @@ def _per_op_loss(model: torch.nn.Module, space, x: torch.Tensor, y: torch.Tensor
     return out
 
 
-def main(epochs: int = 15, seed: int = 0, out: str = "runs/invariance_constrained_augmentation") -> dict[str, object]:
+def main(epochs: int = 15, epsilon: float = 0.3, seed: int = 0, out: str = "runs/invariance_constrained_augmentation") -> dict[str, object]:
     torch.set_num_threads(1)
     data = ga.create("dataset", "rotated_digits", max_angle=0.0, size=16).load()  # upright, padded, 16x16
     x, y = torch.tensor(data.X), torch.tensor(data.y)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     tr, te = perm[:1300], perm[1300:]
-    common = dict(backbone="cnn", backbone_params={"channels": [16, 32, 32]}, in_channels=1, num_classes=10, ops=OPS, seed=seed)
+    common = dict(backbone="cnn", backbone_params={"channels": [16, 32, 32]}, in_channels=1, num_classes=10, seed=seed)
     models = {}
     torch.manual_seed(seed)
     models["no_aug"] = ga.create("encoder", "cnn", in_channels=1, num_classes=10, channels=[16, 32, 32])
     torch.manual_seed(seed)
-    models["uniform_aug"] = ga.create("encoder", "invariance_constrained", mh_steps=1, n_aug=1, dual_init=1.0, dual_lr=0.0, **common)
+    models["uniform_aug"] = ga.create("encoder", "invariance_constrained", ops=OPS, mh_steps=1, n_aug=1, dual_init=1.0, dual_lr=0.0, **common)
     torch.manual_seed(seed)
-    models["constrained_mh"] = ga.create("encoder", "invariance_constrained", mh_steps=4, n_aug=1, epsilon=0.1, dual_lr=0.1, **common)
+    models["constrained_mh"] = ga.create("encoder", "invariance_constrained", ops=OPS, mh_steps=4, n_aug=1, epsilon=epsilon, dual_lr=0.1, **common)
+    torch.manual_seed(seed)
+    models["constrained_mh_preserving"] = ga.create("encoder", "invariance_constrained", ops=PRESERVING, mh_steps=4, n_aug=1, epsilon=epsilon, dual_lr=0.1, **common)
     res: dict[str, object] = {}
-    space = models["constrained_mh"].space
+    from geoatlas_plugins.invariance_constrained_augmentation.transforms import TransformSpace
+
+    space = TransformSpace(OPS)
     for name, m in models.items():
         secs = _train(m, x[tr], y[tr], epochs, seed)
         m.eval()
@@ -79,11 +85,13 @@ def main(epochs: int = 15, seed: int = 0, out: str = "runs/invariance_constraine
         res[name] = {"test_acc": acc, "per_op_loss": _per_op_loss(m, space, x[te], y[te]), "train_s": secs}
     hist = models["constrained_mh"].history
     res["mh_history"] = hist
+    res["final_dual"] = {n: float(models[n].dual) for n in ("constrained_mh", "constrained_mh_preserving")}
     print(f"digits 16x16, train {len(tr)}, test {len(te)}, {epochs} epochs; ops: {', '.join(OPS)}")
-    print(f"{'model':<16}{'test acc':>9}  " + "".join(f"{o[:9]:>10}" for o in OPS) + "   (test loss per op)")
+    print(f"epsilon = {epsilon}; final dual variable: " + ", ".join(f"{k} {v:.3f}" for k, v in res["final_dual"].items()))
+    print(f"{'model':<26}{'test acc':>9}  " + "".join(f"{o[:9]:>10}" for o in OPS) + "   (test loss per op)")
     for name in models:
         r = res[name]
-        print(f"{name:<16}{r['test_acc']:9.3f}  " + "".join(f"{r['per_op_loss'][o]:10.3f}" for o in OPS))
+        print(f"{name:<26}{r['test_acc']:9.3f}  " + "".join(f"{r['per_op_loss'][o]:10.3f}" for o in OPS))
     print("\nconstrained_mh: share of each op among the sampled augmentations, and the dual variable")
     print(f"{'epoch':<7}{'dual':>7}  " + "".join(f"{o[:9]:>10}" for o in OPS))
     for h in hist:
@@ -116,6 +124,7 @@ def main(epochs: int = 15, seed: int = 0, out: str = "runs/invariance_constraine
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epsilon", type=float, default=0.3)
     p.add_argument("--out", default="runs/invariance_constrained_augmentation")
     a = p.parse_args()
-    main(epochs=a.epochs, out=a.out)
+    main(epochs=a.epochs, epsilon=a.epsilon, out=a.out)

@@ -188,7 +188,7 @@ class InvarianceConstrained(Encoder):
         total = loss + self.dual.detach().clone() * aug_loss  # gamma of this step (updated below)
         with torch.no_grad():
             self.dual.copy_(torch.relu(self.dual + self.dual_lr * (aug_loss.detach() - self.epsilon)))
-        self.last_stats.update({"loss": float(loss), "aug_loss": float(aug_loss), "dual": float(self.dual)})
+        self.last_stats.update({"loss": float(loss.detach()), "aug_loss": float(aug_loss.detach()), "dual": float(self.dual)})
         return total
 
     def on_epoch_end(self, epoch: int) -> None:

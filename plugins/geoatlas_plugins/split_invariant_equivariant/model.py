@@ -197,7 +197,9 @@ class SIE(Encoder):
         self.projector_equi = _projector(dims_equi)
         self.inv_emb_dim, self.equi_emb_dim = dims_inv[-1], dims_equi[-1]
         self.predictor = HyperNetPredictor(self.equi_emb_dim, 2, predictor_hidden, hypernetwork, bias_hypernet, bias_pred, predictor_relu)
-        self.probe = nn.Linear(self.inv_dim, num_classes)
+        # online linear probe; the parameter-free BatchNorm only rescales the detached features
+        # (standard for linear probing) so the probe trains at the same pace whatever their scale
+        self.probe = nn.Sequential(nn.BatchNorm1d(self.inv_dim, affine=False), nn.Linear(self.inv_dim, num_classes))
         self.last_stats: dict[str, float] = {}
 
     # ------------------------------------------------------------------ API
@@ -248,7 +250,7 @@ class SIE(Encoder):
         cov_loss = covariance_loss(z1) + covariance_loss(z2)
         loss = (self.sim_coeff * inv_loss + self.equi_factor * self.sim_coeff * equi_loss
                 + self.std_coeff * (std_loss + pred_std_loss) + self.cov_coeff * cov_loss)
-        stats = {"inv": float(inv_loss), "equi": float(equi_loss), "std": float(std_loss), "pred_std": float(pred_std_loss), "cov": float(cov_loss)}
+        stats = {k: float(v.detach()) for k, v in (("inv", inv_loss), ("equi", equi_loss), ("std", std_loss), ("pred_std", pred_std_loss), ("cov", cov_loss))}
         return loss, stats, (r1, r2)
 
     def training_step(self, x: torch.Tensor, y: torch.Tensor, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -259,6 +261,6 @@ class SIE(Encoder):
         a = self.rotation_params(theta[:, 1] - theta[:, 0])
         loss, stats, (r1, r2) = self.sie_loss(x1, x2, a)
         probe_loss = loss_fn(self.probe(r1[:, : self.inv_dim].detach()), y) + loss_fn(self.probe(r2[:, : self.inv_dim].detach()), y)
-        stats["probe"] = float(probe_loss)
+        stats["probe"] = float(probe_loss.detach())
         self.last_stats = stats
         return loss + probe_loss

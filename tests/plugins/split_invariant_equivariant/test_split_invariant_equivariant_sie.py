@@ -125,7 +125,7 @@ def test_probe_does_not_shape_representation() -> None:
     x = torch.rand(8, 1, 12, 12)
     F.cross_entropy(model(x), torch.zeros(8, dtype=torch.long)).backward()
     assert all(p.grad is None for p in model.backbone.parameters())
-    assert model.probe.weight.grad is not None
+    assert model.probe[1].weight.grad is not None
 
 
 def test_bad_input() -> None:
