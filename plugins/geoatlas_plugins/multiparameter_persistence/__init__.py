@@ -9,8 +9,8 @@ from geoatlas import hookimpl
 MANIFEST = {
     "id": "multiparameter_persistence",
     "title": "Multiparameter persistence: MMA representations and differentiable signed measures",
-    "summary": "Bifiltrations of point clouds (Rips x codensity, Rips x function, Delaunay core), graphs "
-    "(node/edge-function clique bifiltrations) and images (bifiltered cubical); module approximation (MMA) "
+    "summary": "Bifiltrations of point clouds (Rips x codensity, Rips x function, degree-Rips, Delaunay core), graphs "
+    "(degree-Rips, node/edge-function clique bifiltrations) and images (bifiltered cubical); module approximation (MMA) "
     "vectorised as images and landscapes; Hilbert/Euler signed measures vectorised by kernel convolution or "
     "sliced Wasserstein, differentiable in torch (gradients reach points and filtration values); an encoder "
     "that learns a filtration end to end. Use when shape and density (or two node functions) matter jointly, "
@@ -37,6 +37,8 @@ MANIFEST = {
         "descriptor": {
             "rips_codensity": {"target": ".filtrations:RipsCodensity", "summary": "Rips x Gaussian-KDE codensity bifiltration of a point cloud (returns bifiltrations)"},
             "rips_function": {"target": ".filtrations:RipsFunction", "summary": "Rips x lower-star of a user / named function on a point cloud (returns bifiltrations)"},
+            "degree_rips": {"target": ".filtrations:DegreeRips", "summary": "degree-Rips bifiltration of a point cloud via multipers.function_rips (returns bifiltrations)"},
+            "graph_degree_rips": {"target": ".filtrations:GraphDegreeRips", "summary": "degree-Rips bifiltration of a graph's shortest-path metric (returns bifiltrations)"},
             "delaunay_core": {"target": ".filtrations:DelaunayCore", "summary": "Delaunay core bifiltration (alpha x k-NN core) via multipers (returns bifiltrations)"},
             "graph_function_bifiltration": {"target": ".filtrations:GraphFunctionBifiltration", "summary": "clique bifiltration of a torch-geometric graph by node/edge functions (returns bifiltrations)"},
             "cubical_bifiltration": {"target": ".filtrations:CubicalBifiltration", "summary": "bifiltered cubical complex of an image (returns bifiltrations)"},

@@ -24,7 +24,9 @@ from ._checks import as_point_cloud, check_positive, iter_samples
 __all__ = [
     "Bifiltration",
     "CubicalBifiltration",
+    "DegreeRips",
     "DelaunayCore",
+    "GraphDegreeRips",
     "FILTRATIONS",
     "GraphFunctionBifiltration",
     "RipsCodensity",
@@ -62,6 +64,8 @@ class Bifiltration:
     sources: list[torch.Tensor]
     bitmap: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: degree-Rips only: the 1-skeleton (gudhi SimplexTree) and the degrees ``ks``
+    degree_rips: tuple[Any, tuple[int, ...]] | None = None
 
     @property
     def n_parameters(self) -> int:
@@ -89,6 +93,34 @@ class Bifiltration:
         lo = [float(s.detach().min()) for s in self.sources]
         hi = [float(s.detach().max()) for s in self.sources]
         return np.array([lo, hi], dtype=np.float64)
+
+    def degree_rips_measures(self, degrees: Sequence[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Hilbert signed measures of a degree-Rips bifiltration in coordinates ``(r, -k)``.
+
+        ``multipers.function_rips`` computes them on grid indices; the radius coordinate is read
+        from the differentiable grid of distances.
+        """
+        from multipers.function_rips import function_rips_signed_measure, get_degree_rips
+
+        if self.degree_rips is None:
+            raise ValueError("not a degree-Rips bifiltration")
+        st1, ks = self.degree_rips
+        dst, _ = get_degree_rips(st1, list(ks), resolution=None)
+        grid_r = np.asarray(dst.filtration_grid[0], dtype=np.float64)
+        sms = function_rips_signed_measure(dst, list(degrees), reconvert=False)
+        torch_grid = unique_sorted(self.sources[0])
+        out = []
+        ks_desc = np.sort(np.asarray(ks))[::-1]  # the second grid of multipers: k decreasing
+        for idx, w in sms:
+            idx = np.asarray(idx, dtype=np.int64).reshape(-1, 2)
+            w = np.asarray(w, dtype=np.float64).reshape(-1)
+            keep = (idx[:, 0] < len(grid_r)) & np.isfinite(grid_r[np.minimum(idx[:, 0], len(grid_r) - 1)]) & (w != 0)
+            idx, w = idx[keep], w[keep]
+            pos = np.searchsorted(torch_grid.detach().numpy(), grid_r[idx[:, 0]])
+            r = torch_grid[torch.as_tensor(pos, dtype=torch.long)]
+            negk = torch.as_tensor(-ks_desc[idx[:, 1]].astype(np.float64))
+            out.append((torch.stack([r, negk], 1) if len(w) else torch.zeros((0, 2), dtype=torch.float64), torch.as_tensor(w)))
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -355,6 +387,90 @@ class DelaunayCore(_FiltrationDescriptor):
         return Bifiltration(st, sources, meta={"ks": ks})
 
 
+def _check_ks(ks: Any) -> tuple[int, ...]:
+    if not isinstance(ks, (list, tuple)) or not ks:
+        raise ValueError(f"ks must be a non-empty list of integers >= 1, got {ks!r}")
+    out = []
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"ks must hold integers >= 1 (neighbour counts), got {k!r}")
+        out.append(int(k))
+    if len(set(out)) != len(out):
+        raise ValueError(f"ks has repeated values: {ks!r}")
+    return tuple(sorted(out))
+
+
+def _degree_rips(d: torch.Tensor, D: np.ndarray, ks: tuple[int, ...], threshold: float | None) -> Bifiltration:
+    import gudhi as gd
+
+    thr = np.inf if threshold is None else float(threshold)
+    st = gd.SimplexTree.create_from_array(D, max_filtration=thr)
+    st.prune_above_dimension(1)
+    kept = d[d.detach() <= thr]
+    sources = [torch.cat([torch.zeros(1, dtype=kept.dtype), kept]), -torch.as_tensor(ks, dtype=torch.float64)]
+    return Bifiltration(None, sources, degree_rips=(st, ks), meta={"ks": ks})
+
+
+class DegreeRips(_FiltrationDescriptor):
+    """Degree-Rips bifiltration of a point cloud (Lesnick & Wright), via ``multipers.function_rips``.
+
+    ``DR(r, k)`` is the flag complex of the ``r``-neighbourhood graph restricted to the points with
+    at least ``k`` neighbours within ``r``; coordinates are ``(r, -k)`` so the complex grows with
+    both. Multi-critical: only Hilbert signed measures (no Euler, no MMA). Gradients reach the
+    points through the radius coordinate.
+
+    Parameters
+    ----------
+    ks : list of int
+        Neighbour counts ``k >= 1``.
+    threshold : float, optional
+        Largest radius (default: none).
+    """
+
+    input_type: ClassVar[str] = "point_cloud"
+
+    def __init__(self, ks: Sequence[int] = (1, 2, 3, 4, 5, 6, 7, 8), threshold: float | None = None, max_dim: int = 2) -> None:
+        self.ks = ks
+        self.threshold = threshold
+        self.max_dim = max_dim
+
+    def build(self, sample: Any, *, max_dim: int | None = None, collapse: bool = True) -> Bifiltration:
+        check_positive(self.threshold, "threshold", allow_none=True)
+        ks = _check_ks(list(self.ks))
+        pts = as_point_cloud(sample)
+        d, D = _pairwise(pts)
+        return _degree_rips(d, D, ks, self.threshold)
+
+
+class GraphDegreeRips(_FiltrationDescriptor):
+    """Degree-Rips bifiltration of a graph's shortest-path metric (hop count, or ``data.edge_weight``).
+
+    See :class:`DegreeRips`; not differentiable.
+    """
+
+    input_type: ClassVar[str] = "graph"
+    differentiable: ClassVar[bool] = False
+
+    def __init__(self, ks: Sequence[int] = (1, 2, 3, 4, 5, 6), threshold: float | None = None, max_dim: int = 2) -> None:
+        self.ks = ks
+        self.threshold = threshold
+        self.max_dim = max_dim
+
+    def build(self, sample: Any, *, max_dim: int | None = None, collapse: bool = True) -> Bifiltration:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import shortest_path
+
+        check_positive(self.threshold, "threshold", allow_none=True)
+        ks = _check_ks(list(self.ks))
+        n, edges = _graph_edges(sample)
+        A = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+        D = shortest_path(A, directed=False, unweighted=True)
+        finite = np.isfinite(D)
+        D = np.where(finite, D, D[finite].max() + 1.0)  # different components: one hop past the diameter
+        iu = np.triu_indices(n, 1)
+        return _degree_rips(torch.as_tensor(D[iu]), D, ks, self.threshold)
+
+
 # ----------------------------------------------------------------------------- graphs
 def _graph_edges(data: Any) -> tuple[int, np.ndarray]:
     if not hasattr(data, "edge_index"):
@@ -604,6 +720,8 @@ FILTRATIONS: dict[str, type[_FiltrationDescriptor]] = {
     "rips_codensity": RipsCodensity,
     "rips_function": RipsFunction,
     "delaunay_core": DelaunayCore,
+    "degree_rips": DegreeRips,
+    "graph_degree_rips": GraphDegreeRips,
     "graph_function_bifiltration": GraphFunctionBifiltration,
     "cubical_bifiltration": CubicalBifiltration,
 }

@@ -148,6 +148,8 @@ class MMA(Descriptor):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(X) first")
         degs = check_degrees(self.degrees)
         bif = self._bifiltration(sample, max_dim=max(degs) + 1, collapse=True)
+        if bif.complex is None:
+            raise ValueError("MMA needs a 1-critical bifiltration; degree-Rips is multi-critical (use signed_measure)")
         kw: dict[str, Any] = {"box": self.box_, "n_jobs": 1, "ignore_warnings": True}
         if self.max_error is not None:
             kw["max_error"] = float(self.max_error)

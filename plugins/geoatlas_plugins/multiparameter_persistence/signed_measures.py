@@ -52,6 +52,10 @@ def compute_signed_measures(
     check_choice(invariant, "invariant", ("hilbert", "euler"))
     if bif.n_parameters < 2:
         raise ValueError(f"signed measures need a filtration with >= 2 parameters (multipers 2.3.2); this one has {bif.n_parameters}")
+    if bif.degree_rips is not None:
+        if invariant != "hilbert":
+            raise ValueError("degree-Rips bifiltrations are multi-critical: only invariant='hilbert' is available (multipers 2.3.2)")
+        return bif.degree_rips_measures(check_degrees(degrees))
     grids = bif.grids()
     grids_np = [g.detach().numpy() for g in grids]
     sq = bif.squeezed(grids_np)

@@ -203,3 +203,62 @@ def test_one_parameter_filtration_is_refused_for_signed_measures() -> None:
     bif = GraphFunctionBifiltration(node_functions=["degree"]).build(g)
     with pytest.raises(ValueError, match=">= 2 parameters"):
         compute_signed_measures(bif, "hilbert", (0,))
+
+
+def _degree_rips_brute(D: np.ndarray, ks, radii, deg: int) -> Counter:
+    """Hilbert measure of DR(r, k) (flag complex of the r-graph on points with >= k neighbours)."""
+    n = len(D)
+    ks_desc = sorted(ks, reverse=True)
+    H = np.zeros((len(radii), len(ks_desc)), dtype=int)
+    for i, r in enumerate(radii):
+        A = (D <= r) & ~np.eye(n, dtype=bool)
+        nb = A.sum(1)
+        for j, k in enumerate(ks_desc):
+            keep = [v for v in range(n) if nb[v] >= k]
+            st = gd.SimplexTree()
+            for v in keep:
+                st.insert([v])
+            for a in keep:
+                for b in keep:
+                    if a < b and A[a, b]:
+                        st.insert([a, b])
+            st.expansion(deg + 1)
+            st.compute_persistence(persistence_dim_max=True)
+            betti = st.betti_numbers() if keep else []
+            H[i, j] = betti[deg] if deg < len(betti) else 0
+    M = H.copy()
+    M[1:] -= H[:-1]
+    M[:, 1:] -= H[:, :-1]
+    M[1:, 1:] += H[:-1, :-1]
+    return Counter({(round(float(radii[i]), 12), float(-ks_desc[j])): int(M[i, j]) for i, j in zip(*np.nonzero(M), strict=True)})
+
+
+def test_degree_rips_equals_brute_force() -> None:
+    from geoatlas_plugins.multiparameter_persistence.filtrations import DegreeRips
+
+    x = np.random.default_rng(8).normal(size=(11, 2))
+    D = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    ks = [1, 2, 3, 4]
+    sms = compute_signed_measures(DegreeRips(ks=ks).build(x), "hilbert", (0, 1))
+    radii = np.unique(D)
+    for deg in (0, 1):
+        assert _as_counter(*sms[deg]) == _degree_rips_brute(D, ks, radii, deg), deg
+
+
+def test_graph_degree_rips_and_refusals() -> None:
+    from geoatlas_plugins.multiparameter_persistence.filtrations import GraphDegreeRips
+
+    data = _graph(10, 3)
+    bif = GraphDegreeRips(ks=[1, 2, 3]).build(data)
+    G = nx.Graph()
+    G.add_nodes_from(range(10))
+    G.add_edges_from(data.edge_index.T.tolist())
+    sp = dict(nx.all_pairs_shortest_path_length(G))
+    D = np.array([[sp[i].get(j, 0) for j in range(10)] for i in range(10)], dtype=float)
+    assert nx.is_connected(G)
+    (p, w), = compute_signed_measures(bif, "hilbert", (0,))
+    assert _as_counter(p, w) == _degree_rips_brute(D, [1, 2, 3], np.unique(D), 0)
+    with pytest.raises(ValueError, match="hilbert"):
+        compute_signed_measures(bif, "euler")
+    with pytest.raises(ValueError, match="ks"):
+        GraphDegreeRips(ks=[0, 1]).build(data)

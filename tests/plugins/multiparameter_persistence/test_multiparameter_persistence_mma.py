@@ -147,3 +147,9 @@ def test_bad_parameters(cloud) -> None:
     with pytest.raises(ValueError, match="NaN"):
         d = ga.create("descriptor", "mma_image").fit([cloud])
         d.transform([np.full((5, 2), np.nan)])
+
+
+def test_mma_refuses_multicritical_degree_rips(cloud) -> None:
+    d = ga.create("descriptor", "mma_image", filtration="degree_rips", filtration_params={"ks": [1, 2]}).fit([cloud])
+    with pytest.raises(ValueError, match="multi-critical"):
+        d.transform([cloud])
