@@ -168,7 +168,10 @@ def latent_graph_inference(seeds: int = 3) -> None:
     }
     for graph in ("missing", "noisy"):
         d = ga.create("dataset", "latent_sbm_nodes", num_nodes=150, num_features=64, class_sep=3.0, graph=graph, noise=0.7, train_per_class=5, seed=0).load().X
-        sets[f"sbm ({graph} graph)"] = (d, dict(k=6, snowflake_width=4), 100)
+        if graph == "missing":  # the graph is inferred from the features alone
+            sets["sbm (missing graph)"] = (d, dict(k=6, snowflake_width=4), 100)
+        else:  # the noisy graph feeds the embedding f (GCN) and is added to the sampled edges
+            sets["sbm (noisy graph used)"] = (d, dict(k=6, snowflake_width=4, graph_embedding="gcn", use_input_graph=True), 100)
     for name, (data, params, epochs) in sets.items():
         row = []
         for geometry in ("snowflake", "euclidean", "hyperbolic", "product"):
