@@ -19,13 +19,14 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
 
-def hilbert_value(sm, x0) -> float:
+def hilbert_value(sm: tuple[Any, Any], x0: Any) -> float:
     """``h(x0) = sum_k w_k [p_k <= x0]`` (the Hilbert function at ``x0``)."""
     p, w = sm
     return float(w[(p.detach() <= x0).all(1)].sum())
@@ -95,7 +96,7 @@ def gradient_descent_demo(steps: int = 60, n_points: int = 80, plot: str | None 
     return out
 
 
-def outlier_sweep(fractions=(0.0, 0.2, 0.4, 0.55), n_per_class: int = 30, n_points: int = 80) -> list[tuple[float, float, float, float]]:
+def outlier_sweep(fractions: tuple[float, ...] = (0.0, 0.2, 0.4, 0.55), n_per_class: int = 30, n_points: int = 80) -> list[tuple[float, float, float, float]]:
     """5-fold CV accuracy (1p persistence image, MMA image, Hilbert signed measure) per outlier fraction."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
