@@ -50,7 +50,7 @@ MANIFEST = {
     "verified": [
         "hypothesis: identity and symmetry exact, triangle inequality (p = 0) and relaxed inequality with the derived constant for all allowed parameters",
         "constraints (A, B, C >= 0, alpha, beta in (0, 1], p >= 0) hold after every Adam step",
-        "closed form: one power component gives ||x - y||^alpha to 1e-15 (float64)",
+        "closed form: one power component gives ||x - y||^alpha (rtol 1e-14, float64)",
         "a 5-node star (no Riemannian embedding) is embedded with near-zero error by the snowflake, not by Euclidean distances",
         "Gumbel top-k at low temperature equals the exact k nearest neighbours; inclusion frequencies match Plackett-Luce",
         "chunked sampler gives the same graph and log-probabilities as the dense one",
