@@ -333,9 +333,10 @@ class SignedMeasure(Descriptor):
         """Features ``(n_samples, n_features)``: numpy for numpy input, torch for torch input."""
         self._validate()
         samples = iter_samples(X)
-        as_torch = isinstance(X, torch.Tensor) or any(isinstance(s, torch.Tensor) and s.requires_grad for s in samples)
+        as_torch = isinstance(X, torch.Tensor) or any(isinstance(s, torch.Tensor) for s in samples)
         rows = [self.transform_one(s) for s in samples]
         if not rows:
             return torch.zeros((0, 0), dtype=torch.float64) if as_torch else np.zeros((0, 0))
         F = torch.stack(rows)
-        return F if as_torch else F.detach().numpy()
+        # torch out for torch input, or whenever gradients flow (e.g. graphs with trainable node features)
+        return F if as_torch or F.requires_grad else F.detach().numpy()

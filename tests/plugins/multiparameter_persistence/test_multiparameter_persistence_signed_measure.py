@@ -146,3 +146,24 @@ def test_bad_parameters(clouds) -> None:
         ga.create("descriptor", "signed_measure").fit([])
     with pytest.raises(RuntimeError, match="fit"):
         ga.create("descriptor", "signed_measure").transform(clouds)
+
+
+def test_gradients_reach_graph_node_features_and_image_pixels() -> None:
+    """Filtration values themselves (node features, pixel values) receive exact gradients."""
+    from torch_geometric.data import Data
+
+    g = torch.Generator().manual_seed(0)
+    e = torch.tensor([[0, 1, 2, 3, 4, 0, 1], [1, 2, 3, 4, 0, 2, 3]])
+    feats = torch.randn(5, 2, dtype=torch.float64, generator=g)
+    base = Data(x=feats, edge_index=torch.cat([e, e.flip(0)], 1), num_nodes=5)
+    d = ga.create("descriptor", "signed_measure", filtration="graph_function_bifiltration",
+                  filtration_params={"node_functions": ["x:0", "x:1"]}, resolution=5, bandwidth=0.2).fit([base])
+
+    def f_graph(x: torch.Tensor) -> torch.Tensor:
+        return d.transform([Data(x=x, edge_index=base.edge_index, num_nodes=5)]).sum()
+
+    assert torch.autograd.gradcheck(f_graph, (feats.clone().requires_grad_(True),), eps=1e-6, atol=1e-5, rtol=1e-4)
+    img = torch.rand(2, 5, 5, dtype=torch.float64, generator=g)
+    di = ga.create("descriptor", "signed_measure", filtration="cubical_bifiltration", resolution=5, bandwidth=0.2).fit([img.numpy()])
+    assert di.input_type == "image"
+    assert torch.autograd.gradcheck(lambda im: di.transform([im]).sum(), (img.clone().requires_grad_(True),), eps=1e-6, atol=1e-5, rtol=1e-4)
