@@ -70,17 +70,15 @@ def response_distances(Y: Any, metric: str = "euclidean", *, atol: float = 1e-6)
             raise ValueError(f"spd_affine responses must have shape (n, k, k), got {Y.shape}")
         if np.abs(Y - Y.transpose(0, 2, 1)).max() > atol * max(1.0, np.abs(Y).max()):
             raise ValueError("spd_affine responses must be symmetric matrices")
-        w, V = np.linalg.eigh(Y)
+        w = np.linalg.eigvalsh(Y)
         if w.min() <= 0:
             raise ValueError(f"spd_affine responses must be positive definite (min eigenvalue {w.min():.3e})")
-        isq = (V / np.sqrt(w)[:, None, :]) @ V.transpose(0, 2, 1)  # A^{-1/2}
-        n = len(Y)
-        D = np.zeros((n, n))
-        for a in range(n):
-            M = isq[a] @ Y @ isq[a]
-            ev = np.linalg.eigvalsh((M + M.transpose(0, 2, 1)) / 2)
-            D[a] = np.sqrt((np.log(ev) ** 2).sum(axis=1))
-        return (D + D.T) / 2
+        from pyriemann.utils.distance import pairwise_distance
+
+        D = pairwise_distance((Y + Y.transpose(0, 2, 1)) / 2, metric="riemann")
+        D = (D + D.T) / 2
+        np.fill_diagonal(D, 0.0)
+        return D
     if Y.ndim != 2:
         raise ValueError(f"{metric} responses must have shape (n, k), got {Y.shape}")
     if metric == "sphere":
