@@ -45,14 +45,15 @@ def test_sampler_without_noise_is_knn_and_chunked_equals_dense(geometry: str) ->
     assert torch.equal(e_dense[1], torch.arange(40).repeat_interleave(5))
 
 
-def test_chunked_sampler_gradients_match_dense() -> None:
+@pytest.mark.parametrize("normalize", [False, True])
+def test_chunked_sampler_gradients_match_dense(normalize: bool) -> None:
     geom = latent_geometry("snowflake", 3).double()
     P0 = torch.randn(25, 3, dtype=torch.float64)
     grads = []
     for chunk in (None, 4):
         P = P0.clone().requires_grad_(True)
         geom.zero_grad()
-        _, lp = sample_latent_graph(P, geom, 4, 0.5, chunk_size=chunk, noise=False)
+        _, lp = sample_latent_graph(P, geom, 4, 0.5, chunk_size=chunk, noise=False, normalize=normalize)
         lp.sum().backward()
         grads.append((P.grad.clone(), [p.grad.clone() for p in geom.parameters()]))
     assert torch.allclose(grads[0][0], grads[1][0], rtol=1e-9, atol=1e-12)
