@@ -272,8 +272,7 @@ class _Run:
             if dt == "graph_nodes":
                 return module(X).double().numpy()
             for i in range(0, len(X), 256):
-                o = module(to_batch(X, np.arange(i, min(len(X), i + 256)), dt))
-                outs.append(o.reshape(o.shape[0], -1))
+                outs.append(module(to_batch(X, np.arange(i, min(len(X), i + 256)), dt)))  # shape kept (e.g. tokens)
         return torch.cat(outs).double().numpy()
 
     def _status(self, msg: str) -> Any:
