@@ -28,7 +28,7 @@ def equivariance_table(nums: tuple[int, ...] = (4, 8, 16, 32, 64, 128), seeds: i
 
     print("relative equivariance error under Haar-random rotations (float64; max over 8 rotations "
           f"x {seeds} seeds; 12 nodes, fully connected, hidden 32, 3 layers, calibrated init)")
-    print(f"{'dim':>4} {'N':>5} {'scalar (graph)':>15} {'vector (node)':>14}")
+    print(f"{'dim':>4} {'N':>11} {'scalar (graph)':>15} {'vector (node)':>14}")
     for dim in (3, 2):
         se = ga.create("group", "se3" if dim == 3 else "se2")
         modes = [(n, f"{n}") for n in nums] + [(0, "0 (PNITA)"), (-1, "-1 (edges)")]
@@ -54,7 +54,7 @@ def equivariance_table(nums: tuple[int, ...] = (4, 8, 16, 32, 64, 128), seeds: i
                         if o.node_vectors is not None:
                             ev.append(float((o2.node_vectors - o.node_vectors @ R.T).abs().max() / o.node_vectors.abs().max()))
             vec = f"{max(ev):.1e}" if ev else "-"
-            print(f"{dim:>4} {label:>5} {max(es):>15.1e} {vec:>14}")
+            print(f"{dim:>4} {label:>11} {max(es):>15.1e} {vec:>14}")
 
 
 # ----------------------------------------------------------------------------- 2. n-body
@@ -102,7 +102,7 @@ def simulate_charged(n_sys: int, n_balls: int = 5, steps_out: tuple[int, int] = 
     return out
 
 
-def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0) -> None:
+def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0, batch: int = 25) -> None:
     from torch_geometric.data import Batch, Data
 
     import geoatlas as ga
@@ -147,8 +147,8 @@ def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0) -> Non
     while time.time() - start < 60 * minutes:
         model.train()
         perm = torch.randperm(n_train, generator=gen)
-        for i in range(0, n_train, 100):
-            b = Batch.from_data_list([train[j] for j in perm[i : i + 100].tolist()])
+        for i in range(0, n_train, batch):
+            b = Batch.from_data_list([train[j] for j in perm[i : i + batch].tolist()])
             R = so3.sample(1, gen)[0]  # random-rotation augmentation, as in the paper's training
             b.pos, b.vec, b.y = b.pos @ R.T, b.vec @ R.T, b.y @ R.T
             opt.zero_grad()
@@ -159,7 +159,7 @@ def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0) -> Non
         epoch += 1
         if epoch % 10 == 0:
             print(f"  epoch {epoch}: train MSE {float(loss):.4f}, test MSE {test_mse():.4f}", flush=True)
-    print(f"n-body ({n_train} training systems, {epoch} epochs, {time.time() - start:.0f} s):")
+    print(f"n-body ({n_train} training systems, batch {batch}, {epoch} epochs, {time.time() - start:.0f} s):")
     print(f"  PONITA (8 orientations, hidden 64, 3 layers) test MSE {test_mse():.4f} "
           f"(rotated test set {test_mse(True):.4f}); paper 0.0043 (3000 systems, 16 orientations, hidden 128, 5 layers)")
     print(f"  static baseline {static:.4f}; best constant-velocity baseline {best_cv:.4f}")
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="PONITA scaled-down reproduction")
     ap.add_argument("--minutes", type=float, default=4.0, help="CPU training time for the n-body model")
     ap.add_argument("--train", type=int, default=1000, help="training systems")
+    ap.add_argument("--batch", type=int, default=25, help="batch size (the paper uses 100)")
     ap.add_argument("--skip-table", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     if not args.skip_table:
         equivariance_table()
-    nbody(args.minutes, args.train)
+    nbody(args.minutes, args.train, batch=args.batch)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ MANIFEST = {
     "title": "PONITA: weight sharing in position-orientation space",
     "summary": "Fast SE(2)/SE(3)-equivariant message passing (Bekkers et al., ICLR 2024): point "
     "clouds are lifted to position-orientation space R^n x S^{n-1} with a shared orientation "
-    "grid, messages use kernels of the invariants that bijectively label point-pair orbits, and a "
+    "grid, messages use kernels of invariant attributes of point pairs (shared weights within each SE(n) orbit), and a "
     "separable group convolution (spatial, then over orientations) makes it fast. Use it for "
     "geometric graphs / point clouds whose targets are invariant scalars or equivariant vectors "
     "(molecules, n-body systems, rotated shapes); the position-only variant (PNITA) is exactly invariant.",
@@ -37,7 +37,9 @@ MANIFEST = {
         "translations, node permutations: exact (float64 error < 1e-12) in all modes via geoatlas.testing.check_equivariance",
         "grid-preserving rotations (2-D: multiples of 2π/N; 3-D: 24 cube rotations with the octahedron grid): exact to float error",
         "arbitrary rotations: approximate in fibre-bundle mode, error tabulated against num_orientations in the README",
-        "invariant attributes exactly invariant under random SE(n); pair pose reconstructed from them (bijectivity)",
+        "invariant attributes exactly invariant under random SE(n); spatial attributes bijective (pose reconstructed to 1e-12)",
+        "same outputs as the reference ebekkers/ponita PonitaFiberBundle with shared weights and grid (max |diff| 0.0, float64)",
+        "forward+backward time at parity with the reference on CPU (ours/ref 0.91-1.02)",
     ],
 }
 

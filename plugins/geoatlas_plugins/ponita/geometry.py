@@ -134,22 +134,22 @@ def radius_graph(
 
 
 def fully_connected_graph(batch: Tensor, loop: bool = True) -> Tensor:
-    """All ordered pairs of nodes within each graph of ``batch`` (sorted, as in a ``Batch``)."""
+    """All ordered pairs of nodes within each graph of ``batch`` (sorted, as in a ``Batch``).
+
+    Returns ``edge_index`` ``(2, E)`` sorted by receiver (vectorised, no loop over graphs).
+    """
+    if batch.numel() == 0:
+        return torch.empty(2, 0, dtype=torch.long, device=batch.device)
     counts = torch.bincount(batch)
     ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-    out = []
-    for g in range(counts.numel()):
-        a, b = int(ptr[g]), int(ptr[g + 1])
-        idx = torch.arange(a, b, device=batch.device)
-        send = idx.repeat(b - a)
-        recv = idx.repeat_interleave(b - a)
-        if not loop:
-            keep = send != recv
-            send, recv = send[keep], recv[keep]
-        out.append(torch.stack([send, recv]))
-    if not out:
-        return torch.empty(2, 0, dtype=torch.long, device=batch.device)
-    return torch.cat(out, 1)
+    per_recv = counts[batch]  # senders available to each receiver
+    recv = torch.repeat_interleave(torch.arange(batch.numel(), device=batch.device), per_recv)
+    first = torch.repeat_interleave(per_recv.cumsum(0) - per_recv, per_recv)
+    send = ptr[batch][recv] + torch.arange(recv.numel(), device=batch.device) - first
+    if not loop:
+        keep = send != recv
+        send, recv = send[keep], recv[keep]
+    return torch.stack([send, recv])
 
 
 def add_self_loops_coalesced(edge_index: Tensor, num_nodes: int) -> Tensor:
