@@ -100,9 +100,10 @@ class SignedMeasureConv(nn.Module):
 class SignedMeasureNet(Encoder):
     """Point cloud -> learnable Rips x f_theta bifiltration -> Hilbert signed measures -> logits.
 
-    ``f_theta(x_i) = sigmoid(MLP([codensity_h(x_i) for h in codensity_bandwidths]))`` is a
-    learnable, rigid-motion invariant function of the points (standardised log-densities at several
-    scales). Rips radii are divided by ``radius_scale`` so the measures live in ``[0, 1]^2``.
+    ``f_theta(x_i) = sigmoid(z_mid(x_i) + MLP(z(x_i)))`` with ``z`` the standardised codensities at
+    ``codensity_bandwidths`` and ``z_mid`` the middle one: a learnable, rigid-motion invariant
+    function of the points that starts (last layer zero-initialised) at the fixed density
+    filtration and learns a correction. Rips radii are divided by ``radius_scale`` so the measures live in ``[0, 1]^2``.
 
     Parameters
     ----------
@@ -156,6 +157,8 @@ class SignedMeasureNet(Encoder):
         self.radius_scale, self.threshold, self.learn_filtration = float(radius_scale), threshold, learn_filtration
         m = len(self.codensity_bandwidths)
         self.filtration_mlp = nn.Sequential(nn.Linear(m, hidden), nn.Tanh(), nn.Linear(hidden, 1)).double()
+        nn.init.zeros_(self.filtration_mlp[2].weight)
+        nn.init.zeros_(self.filtration_mlp[2].bias)
         self.conv = SignedMeasureConv(len(self.degrees), 2, resolution, ((0.0, 0.0), (1.0, 1.0)), bandwidth)
         self.head = nn.Sequential(nn.LayerNorm(self.conv.out_features), nn.Linear(self.conv.out_features, hidden), nn.ReLU(), nn.Linear(hidden, num_classes)).double()
 
@@ -163,9 +166,11 @@ class SignedMeasureNet(Encoder):
         """``f_theta`` at each point of one cloud (values in ``(0, 1)``)."""
         feats = torch.stack([gaussian_codensity(pts, h) for h in self.codensity_bandwidths], 1)
         feats = (feats - feats.mean(0, keepdim=True)) / (feats.std(0, keepdim=True) + 1e-6)
+        base = feats[:, len(self.codensity_bandwidths) // 2]
         if not self.learn_filtration:
-            return torch.sigmoid(feats[:, len(self.codensity_bandwidths) // 2])
-        return torch.sigmoid(self.filtration_mlp(feats)[:, 0])
+            return torch.sigmoid(base)
+        # learned correction of the (standardised) codensity; zero at initialisation
+        return torch.sigmoid(base + self.filtration_mlp(feats)[:, 0])
 
     def signed_measures(self, cloud: Any) -> list[SignedMeasureT]:
         """The Hilbert signed measures (rescaled to ``[0, 1]^2``) of one point cloud."""
