@@ -68,7 +68,12 @@ class _LinearPolarGroup(Group):
     acts_on = ("point_cloud", "vector")
     special: bool = False
 
-    def __init__(self, n: int = 2, spd_scale: float = 0.2) -> None:
+    def __init__(self, n: int = 2, spd_scale: float = 0.2, rotation_range: float = math.pi) -> None:
+        if not (isinstance(rotation_range, (int, float)) and 0 < rotation_range <= math.pi):
+            raise ValueError(f"rotation_range must be in (0, pi], got {rotation_range!r}")
+        if n != 2 and rotation_range != math.pi:
+            raise ValueError("rotation_range < pi is only supported for n = 2")
+        self.rotation_range = float(rotation_range)
         if n not in SUPPORTED_N:
             raise ValueError(f"n must be one of {SUPPORTED_N} (closed-form SO(n) logarithm), got {n!r}")
         if not (isinstance(spd_scale, (int, float)) and spd_scale >= 0 and math.isfinite(spd_scale)):
@@ -168,9 +173,17 @@ class _LinearPolarGroup(Group):
         return S
 
     def sample(self, n: int, generator=None, *, dtype=None) -> torch.Tensor:
-        """``n`` elements ``exp(S) R``: ``R`` Haar on SO(n), ``exp(S)`` log-normal on Pos(n)."""
+        """``n`` elements ``exp(S) R``: ``R`` Haar on SO(n), ``exp(S)`` log-normal on Pos(n).
+
+        With ``rotation_range < pi`` (n = 2) the angle of ``R`` is uniform on ``[-r, r]``
+        (bounded sampling, as the reference code allows for its samplers)."""
         dtype = dtype or torch.get_default_dtype()
-        R = haar_so(self.n, n, generator, dtype)
+        if self.rotation_range < math.pi:  # uniform angle in [-r, r] (Haar restricted to an arc)
+            theta = self.rotation_range * (2 * torch.rand(n, generator=generator, dtype=dtype) - 1)
+            c, s = torch.cos(theta), torch.sin(theta)
+            R = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+        else:
+            R = haar_so(self.n, n, generator, dtype)
         return self.compose_polar(self.sample_symmetric(n, generator, dtype=dtype), R)
 
     # -------------------------------------------------------------- action
@@ -182,7 +195,7 @@ class _LinearPolarGroup(Group):
         return _apply_linear(g, x)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(n={self.n}, spd_scale={self.spd_scale})"
+        return f"{type(self).__name__}(n={self.n}, spd_scale={self.spd_scale}, rotation_range={self.rotation_range:.4g})"
 
 
 def _apply_linear(A: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -222,8 +235,8 @@ class _AffineGroup(Group):
     compact = False
     linear_cls: type[_LinearPolarGroup] = GLPlus
 
-    def __init__(self, n: int = 2, spd_scale: float = 0.2, translation_scale: float = 0.1) -> None:
-        self.linear = self.linear_cls(n, spd_scale)
+    def __init__(self, n: int = 2, spd_scale: float = 0.2, translation_scale: float = 0.1, rotation_range: float = math.pi) -> None:
+        self.linear = self.linear_cls(n, spd_scale, rotation_range)
         if not (isinstance(translation_scale, (int, float)) and translation_scale >= 0):
             raise ValueError(f"translation_scale must be a number >= 0, got {translation_scale!r}")
         self.n, self.spd_scale, self.translation_scale = n, float(spd_scale), float(translation_scale)

@@ -19,6 +19,7 @@ A smooth radial mask ``sigmoid(2 (1 - |u|))`` on the transformed offsets keeps k
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -32,14 +33,14 @@ from .groups import SL, GLPlus
 GROUPS = {"gl_plus": GLPlus, "sl": SL}
 
 
-def make_group(group: str | GLPlus, spd_scale: float = 0.2) -> GLPlus:
+def make_group(group: str | GLPlus, spd_scale: float = 0.2, rotation_range: float = math.pi) -> GLPlus:
     if isinstance(group, (GLPlus, SL)):
         if group.n != 2:
             raise ValueError(f"the image layers need n = 2, got {group!r}")
         return group
     if group not in GROUPS:
         raise ValueError(f"group must be one of {sorted(GROUPS)}, got {group!r}")
-    return GROUPS[group](2, spd_scale)
+    return GROUPS[group](2, spd_scale, rotation_range)
 
 
 def kernel_offsets(kernel_size: int) -> torch.Tensor:
@@ -49,8 +50,28 @@ def kernel_offsets(kernel_size: int) -> torch.Tensor:
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], -1)
 
 
-def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, d_out))
+class Sine(nn.Module):
+    """``sin(omega x)``."""
+
+    def __init__(self, omega: float) -> None:
+        super().__init__()
+        self.omega = omega
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.omega * x)
+
+
+def _mlp(d_in: int, hidden: int, d_out: int, omega: float = 10.0) -> nn.Sequential:
+    """SIREN kernel network (sine activations, Sitzmann et al. init), as in the reference code's
+    default kernel parametrisation: smooth MLPs cannot represent the high-frequency kernels a
+    5x5 filter needs."""
+    net = nn.Sequential(nn.Linear(d_in, hidden), Sine(omega), nn.Linear(hidden, hidden), Sine(1.0), nn.Linear(hidden, d_out))
+    with torch.no_grad():
+        net[0].weight.uniform_(-1 / d_in, 1 / d_in)
+        bound = (6 / hidden) ** 0.5
+        net[2].weight.uniform_(-bound, bound)
+        net[4].weight.uniform_(-bound / hidden**0.5, bound / hidden**0.5)
+    return net
 
 
 class LiftingConv(nn.Module):
@@ -133,6 +154,8 @@ class LieGroupCNN(Encoder):
         Spatial kernel window (odd).
     spd_scale : float
         Std of the log-normal Pos(2) factor of the samples.
+    rotation_range : float
+        Angles of the SO(2) factor of the samples are uniform on ``[-r, r]`` (``pi``: Haar).
     resize : int, optional
         Resize input images to ``resize x resize`` first (bilinear); small digits benefit.
     hidden : int
@@ -153,6 +176,8 @@ class LieGroupCNN(Encoder):
         resize: int | None = None,
         hidden: int = 32,
         eval_seed: int = 0,
+        resample: bool = True,
+        rotation_range: float = math.pi,
     ) -> None:
         super().__init__()
         if not isinstance(in_channels, int) or in_channels < 1:
@@ -166,8 +191,9 @@ class LieGroupCNN(Encoder):
         channels = [8, 16] if channels is None else list(channels)
         if not channels or any(not isinstance(c, int) or c < 1 for c in channels):
             raise ValueError(f"channels must be a non-empty list of positive ints, got {channels!r}")
-        self.group = make_group(group, spd_scale)
+        self.group = make_group(group, spd_scale, rotation_range)
         self.in_channels, self.n_samples, self.resize, self.eval_seed = in_channels, n_samples, resize, eval_seed
+        self.resample = resample
         self.invariant_to = (f"affine_{self.group.name}",)
         self.lift = LiftingConv(self.group, in_channels, channels[0], kernel_size, hidden)
         self.convs = nn.ModuleList(GroupConv(self.group, a, b, kernel_size, hidden) for a, b in zip(channels[:-1], channels[1:], strict=True))
@@ -177,7 +203,7 @@ class LieGroupCNN(Encoder):
 
     def samples(self, dtype: torch.dtype) -> torch.Tensor:
         """Group samples for this forward pass: fresh in training, fixed (seeded) in eval."""
-        if self.training:
+        if self.training and self.resample:
             return self.group.sample(self.n_samples, dtype=dtype)
         if self._fixed is None or self._fixed.dtype != dtype:
             gen = torch.Generator().manual_seed(self.eval_seed)
