@@ -92,11 +92,13 @@ def main(epochs: int = 15, epsilon: float = 0.3, seed: int = 0, out: str = "runs
     for name in models:
         r = res[name]
         print(f"{name:<26}{r['test_acc']:9.3f}  " + "".join(f"{r['per_op_loss'][o]:10.3f}" for o in OPS))
-    print("\nconstrained_mh: share of each op among the sampled augmentations, and the dual variable")
-    print(f"{'epoch':<7}{'dual':>7}  " + "".join(f"{o[:9]:>10}" for o in OPS))
-    for h in hist:
+    hist_p = models["constrained_mh_preserving"].history
+    print("\nconstrained_mh: share of each op among the sampled augmentations and the dual variable;")
+    print("last column: dual variable of constrained_mh_preserving (label-preserving ops only)")
+    print(f"{'epoch':<7}{'dual':>7}  " + "".join(f"{o[:9]:>10}" for o in OPS) + f"{'dual pres.':>12}")
+    for h, hp in zip(hist, hist_p, strict=True):
         tot = max(1, sum(h["counts"].values()))
-        print(f"{h['epoch']:<7}{h['dual']:7.3f}  " + "".join(f"{h['counts'][o] / tot:10.3f}" for o in OPS))
+        print(f"{h['epoch']:<7}{h['dual']:7.3f}  " + "".join(f"{h['counts'][o] / tot:10.3f}" for o in OPS) + f"{hp['dual']:12.3f}")
     try:
         import matplotlib
 
