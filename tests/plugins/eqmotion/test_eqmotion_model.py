@@ -170,3 +170,18 @@ def test_training_reduces_displacement_error(one_thread: None) -> None:
     with torch.no_grad():
         ade = (model(X[200:]) - Y[200:]).norm(dim=-1).mean().item()
     assert ade < 0.5 * ade0
+
+
+def test_plane_squeeze_orientation() -> None:
+    from geoatlas_plugins.eqmotion.simulate import simulate
+
+    loc, _, _ = simulate(400, 2, plane_squeeze=0.1, seed=0)
+    p0 = loc[:, :, 0].reshape(-1, 3)
+    n = np.ones(3) / np.sqrt(3)
+    along = (p0 @ n).std()
+    inplane = np.linalg.norm(p0 - np.outer(p0 @ n, n), axis=1).std()
+    assert along < 0.2 * inplane  # near-planar systems
+    stds = p0.std(axis=0)
+    assert stds.max() / stds.min() < 1.1  # equal per-axis statistics (diagonal normal)
+    with pytest.raises(ValueError, match="plane_squeeze"):
+        simulate(2, 2, plane_squeeze=0.0)
