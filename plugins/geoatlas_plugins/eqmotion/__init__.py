@@ -29,8 +29,9 @@ MANIFEST = {
     },
     "extras": [],
     "verified": [
-        "check_equivariance: E(3) (o_n, se3), SE(2), translations and agent permutations, float64",
-        "interaction categories invariant under random SE(3) elements",
+        "check_equivariance in float64: o_n(3), so3, se3, translations, se2, o_n(2), max error < 1e-9 (measured ~1e-15)",
+        "agent-permutation equivariance and SE(3)-invariant interaction categories (1e-10)",
+        "simulator: momentum conserved to 1e-10, energy to 2% (springs)",
     ],
 }
 

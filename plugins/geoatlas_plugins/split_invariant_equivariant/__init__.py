@@ -31,8 +31,9 @@ MANIFEST = {
     },
     "extras": [],
     "verified": [
-        "hypernetwork predictor: W(a) linear in a, identity-free; VICReg terms against closed forms",
-        "small-scale reproduction: invariant part carries the class, equivariant part the rotation",
+        "hypernetwork predictor equals vec W(a) = H a (1e-12) and matches the authors' ParametrizedNet (float32 round-off)",
+        "VICReg variance/covariance terms against numpy closed forms (1e-10); gradcheck of the deep predictor",
+        "reproduction on rotated digits: invariant part better for class (0.635 vs 0.599), equivariant part for rotation (R2 0.673 vs 0.645)",
     ],
 }
 
