@@ -27,14 +27,14 @@ def _views(x: torch.Tensor, seed: int, max_angle: float) -> tuple[torch.Tensor, 
     return rotate_images(x, th[:, 0]), rotate_images(x, th[:, 1]), th[:, 1] - th[:, 0]
 
 
-def main(epochs: int = 60, size: int = 16, seed: int = 0) -> dict[str, dict[str, float]]:
+def main(epochs: int = 100, size: int = 16, seed: int = 0) -> dict[str, dict[str, float]]:
     torch.set_num_threads(1)
     max_angle = math.pi / 2
     x, y = digit_images(size)
     x, y = torch.tensor(x), torch.tensor(y)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     tr, te = perm[:1400], perm[1400:]
-    params = dict(repr_dim=64, equi_dim=32, channels=[32, 64, 64], mlp=[256, 256], max_angle=max_angle)
+    params = dict(repr_dim=64, equi_dim=32, channels=[16, 32, 32], mlp=[128, 128], max_angle=max_angle)
     torch.manual_seed(seed)
     untrained = ga.create("encoder", "sie", **params)
     torch.manual_seed(seed)
