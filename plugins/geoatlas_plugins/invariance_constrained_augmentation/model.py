@@ -74,8 +74,9 @@ class InvarianceConstrained(Encoder):
     backbone : str
         Name of a registered encoder working on images (e.g. ``cnn``).
     backbone_params : dict, optional
-        Its parameters; ``in_channels``/``num_classes``/``in_features``/``out_features`` given to
-        the wrapper are passed on when the backbone accepts them.
+        Its parameters; ``in_channels``/``num_classes`` given to the wrapper (pipelines fill them)
+        are passed on when the backbone accepts them. Other sizes (e.g. ``in_features`` of an
+        ``mlp`` backbone, which needs the flattened image size) go here.
     ops : list[str], optional
         The transformation set (see ``transforms.OPS``); all ops by default.
     epsilon : float
@@ -102,8 +103,6 @@ class InvarianceConstrained(Encoder):
         backbone_params: dict[str, Any] | None = None,
         in_channels: int | None = None,
         num_classes: int | None = None,
-        in_features: int | None = None,
-        out_features: int | None = None,
         ops: list[str] | None = None,
         epsilon: float = 0.1,
         dual_lr: float = 0.1,
@@ -135,7 +134,7 @@ class InvarianceConstrained(Encoder):
         if info.get("kind") != "encoder":
             raise ValueError(f"backbone must name a registered encoder, {backbone!r} is a {info.get('kind', 'plugin')}")
         accepted = info["params"]
-        for name, val in (("in_channels", in_channels), ("num_classes", num_classes), ("in_features", in_features), ("out_features", out_features)):
+        for name, val in (("in_channels", in_channels), ("num_classes", num_classes)):
             if val is not None and name in accepted and name not in params:
                 params[name] = val
         self.backbone = ga.create("encoder", backbone, **params)
