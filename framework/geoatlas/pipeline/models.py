@@ -172,8 +172,15 @@ class Trainer:
         y = np.asarray(y, dtype=np.float32)
         y2 = y.reshape(len(y), -1)
         if self.y_mean is None:
-            self.y_mean = y2.mean(0)
-            self.y_std = y2.std(0) + 1e-8
+            mode = self.train.target_scaling
+            if mode == "per_column":
+                self.y_mean, self.y_std = y2.mean(0), y2.std(0) + 1e-8
+            elif mode == "global":  # one scale for every column, no shift: rotations commute with it
+                self.y_mean = np.zeros(y2.shape[1], dtype=np.float32)
+                self.y_std = np.full(y2.shape[1], np.sqrt((y2**2).mean()) + 1e-8, dtype=np.float32)
+            else:
+                self.y_mean = np.zeros(y2.shape[1], dtype=np.float32)
+                self.y_std = np.ones(y2.shape[1], dtype=np.float32)
         return torch.as_tensor((y2 - self.y_mean) / self.y_std, dtype=torch.float32)
 
     def fit(self, X: Any, y: np.ndarray, train_mask: Any = None) -> list[dict[str, float]]:

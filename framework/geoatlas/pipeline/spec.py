@@ -52,7 +52,11 @@ class StepSpec(_Strict):
         return self.descriptor if self.descriptor is not None else self.encoder  # type: ignore[return-value]
 
 
+TARGET_SCALING = ("per_column", "global", "none")
+
+
 class TrainOverrides(_Strict):
+    target_scaling: Literal[TARGET_SCALING] | None = None  # type: ignore[valid-type]
     epochs: int | None = Field(None, ge=0)
     batch_size: int | None = Field(None, ge=1)
     optimizer: Literal[OPTIMIZERS] | None = None  # type: ignore[valid-type]
@@ -61,6 +65,11 @@ class TrainOverrides(_Strict):
 
 
 class TrainSpec(_Strict):
+    target_scaling: Literal[TARGET_SCALING] = Field(  # type: ignore[valid-type]
+        "per_column",
+        description="regression only: standardise targets per column, with one global mean/std "
+        "(keeps equivariant targets equivariant under rotations), or not at all",
+    )
     epochs: int = Field(10, ge=0)
     batch_size: int = Field(64, ge=1)
     optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
