@@ -89,6 +89,12 @@ def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool
     return p
 
 
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
+
+
 def _take(X: Any, idx: np.ndarray) -> Any:
     if isinstance(X, np.ndarray):
         return X[idx]
@@ -350,6 +356,11 @@ class _Run:
                 Xp = self._apply_steps(steps_all, Xp)
                 res["perturbations"][pname] = metrics_for(bundle.task, names, yp, predict(Xp))
         self.log(f"model {label}: {res}")
+        artifacts = getattr(model, "artifacts", None)
+        if callable(artifacts):  # e.g. a sampler's histogram: kept next to the metrics
+            from ..utils import atomic_write_text
+
+            atomic_write_text(self.dir / "artifacts" / f"{label}.json", json.dumps(artifacts(), indent=2, default=_jsonable))
         if spec.plots and hasattr(model, "embed"):
             self._plot_embeddings(label, model, Xte_m, dt_m, split)
         return res, model, history
