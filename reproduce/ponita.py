@@ -102,7 +102,8 @@ def simulate_charged(n_sys: int, n_balls: int = 5, steps_out: tuple[int, int] = 
     return out
 
 
-def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0, batch: int = 25) -> None:
+def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0, batch: int = 25,
+          layer_scale: float | None = 1e-6) -> None:
     from torch_geometric.data import Batch, Data
 
     import geoatlas as ga
@@ -124,7 +125,7 @@ def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0, batch:
     best_cv = min(float(((x0[te] + s * v0[te] - x1[te]) ** 2).mean()) for s in np.linspace(0, 2, 81))
     torch.manual_seed(seed)
     model = ga.create("encoder", "ponita", in_features=1, hidden=64, out_features=0, out_vectors=1, layers=3,
-                      num_orientations=8, in_vectors=1, basis_dim=64, degree=3, layer_scale=1e-6,
+                      num_orientations=8, in_vectors=1, basis_dim=64, degree=3, layer_scale=layer_scale,
                       task_level="node", grid="repulsion")
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     so3 = ga.create("group", "so3")
@@ -159,7 +160,8 @@ def nbody(minutes: float, n_train: int, n_test: int = 500, seed: int = 0, batch:
         epoch += 1
         if epoch % 10 == 0:
             print(f"  epoch {epoch}: train MSE {float(loss):.4f}, test MSE {test_mse():.4f}", flush=True)
-    print(f"n-body ({n_train} training systems, batch {batch}, {epoch} epochs, {time.time() - start:.0f} s):")
+    print(f"n-body ({n_train} training systems, batch {batch}, layer scale {layer_scale}, {epoch} epochs, "
+          f"{time.time() - start:.0f} s):")
     print(f"  PONITA (8 orientations, hidden 64, 3 layers) test MSE {test_mse():.4f} "
           f"(rotated test set {test_mse(True):.4f}); paper 0.0043 (3000 systems, 16 orientations, hidden 128, 5 layers)")
     print(f"  static baseline {static:.4f}; best constant-velocity baseline {best_cv:.4f}")
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--minutes", type=float, default=4.0, help="CPU training time for the n-body model")
     ap.add_argument("--train", type=int, default=1000, help="training systems")
     ap.add_argument("--batch", type=int, default=25, help="batch size (the paper uses 100)")
+    ap.add_argument("--layer-scale", type=float, default=1e-6, help="ConvNeXt layer scale (0: none)")
     ap.add_argument("--skip-table", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     if not args.skip_table:
         equivariance_table()
-    nbody(args.minutes, args.train, batch=args.batch)
+    nbody(args.minutes, args.train, batch=args.batch, layer_scale=args.layer_scale or None)
 
 
 if __name__ == "__main__":
