@@ -30,7 +30,7 @@ def run(kind: str, seed: int, steps: int, data: dict[str, torch.Tensor], equiv_i
     per = kind == "PER"
     model = ga.create(
         "encoder", "soft_equivariant_mlp", in_features=20, out_features=9, candidate_groups=GROUPS,
-        equiv_init=equiv_init if per else 0.0, auto_tune=per, adjust_at=steps // 3, window=min(100, steps // 6),
+        equiv_init=equiv_init if per else 0.0, auto_tune=per, adjust_at=steps // 2, window=max(1, steps // 6),
     ).double()
     hard = {"hard O(3)": "o3", "hard O(2)_xy": "o2_xy"}.get(kind)
     if hard:
@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> dict:
         R = np.mean([r["summary"][g]["R"] for r in results["PER"]])
         print(f"  {g:<7} lambda = {lam:10.3f}   R = {R:.3e}")
     chosen = [max(GROUPS, key=lambda g, r=r: r["summary"][g]["lambda"]) for r in results["PER"]]
-    print(f"group with the largest strength, per seed: {chosen}")
+    smallest_r = [min(GROUPS, key=lambda g, r=r: r["summary"][g]["R"]) for r in results["PER"]]
+    smallest_err = [min(GROUPS, key=lambda g, r=r: r["errors"][g]) for r in results["PER"]]
+    print(f"per seed: largest strength {chosen}; smallest final R {smallest_r}; smallest measured error {smallest_err}")
     return results
 
 
