@@ -121,3 +121,16 @@ def test_testing_kit_detects_failures():
 
     with pytest.raises(AssertionError, match="NaN"):
         check_descriptor(AcceptsNaN(), np.zeros((4, 5, 3)))
+
+
+def test_graph_action_rotates_vector_attributes_and_translates_positions():
+    from torch_geometric.data import Data
+
+    se3 = ga.create("group", "se3")
+    g = se3.sample(1, torch.Generator().manual_seed(0), dtype=torch.float64)[0]
+    d = Data(pos=torch.randn(5, 3, dtype=torch.float64), vec=torch.randn(5, 3, dtype=torch.float64),
+             edge_index=torch.tensor([[0, 1], [1, 0]]))
+    out = se3.act(g, d, "graph")
+    R, t = g[:3, :3], g[:3, 3]
+    assert torch.allclose(out.pos, d.pos @ R.T + t)
+    assert torch.allclose(out.vec, d.vec @ R.T)  # rotated, not translated

@@ -25,11 +25,19 @@ def _check_dim(x: torch.Tensor, n: int, name: str) -> None:
         raise ValueError(f"{name} acts on {n}-dimensional coordinates, got data with last axis {x.shape[-1]}")
 
 
+#: node attributes of a graph that are free vectors: they rotate with the graph, never translate
+VECTOR_ATTRIBUTES = ("vec", "vel", "velocity", "normal", "normals", "force", "forces")
+
+
 def _act_on_graph(data: Any, fn) -> Any:
     out = data.clone()
     if getattr(out, "pos", None) is None:
         raise ValueError("graph has no `pos` attribute for the group to act on")
     out.pos = fn(out.pos, "point_cloud")
+    for key in VECTOR_ATTRIBUTES:
+        value = getattr(out, key, None)
+        if value is not None and hasattr(value, "shape") and value.shape[-1] == out.pos.shape[-1]:
+            out[key] = fn(value, "vector")
     return out
 
 
