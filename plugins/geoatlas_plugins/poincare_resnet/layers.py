@@ -180,6 +180,17 @@ def beta_concat_scale(in_channels: int, kernel_volume: int) -> float:
     return math.exp(log_beta(n / 2.0, 0.5) - log_beta(n_i / 2.0, 0.5))
 
 
+def _vector_input(x: Any, in_features: int, map_input: bool, ball: Any) -> torch.Tensor:
+    """Validate a ``(..., in_features)`` input: points on the ball, or Euclidean points mapped by exp_0."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != in_features:
+        raise ValueError(f"x must be a tensor (..., {in_features}), got {getattr(x, 'shape', type(x).__name__)}")
+    if map_input:
+        check_finite(x, "x")
+        return ball.expmap0(x, dim=-1)
+    check_ball_points(x, ball, "x")
+    return x
+
+
 def _pair(v: Any, name: str) -> tuple[int, int]:
     if isinstance(v, int) and not isinstance(v, bool):
         v = (v, v)
@@ -239,15 +250,7 @@ class PoincareLinear(Encoder):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"x must be a tensor (..., {self.in_features}), got {getattr(x, 'shape', type(x).__name__)}"
-            )
-        if self.map_input:
-            check_finite(x, "x")
-            x = self.ball.expmap0(x, dim=-1)
-        else:
-            check_ball_points(x, self.ball, "x")
+        x = _vector_input(x, self.in_features, self.map_input, self.ball)
         return poincare_fc(x, self.weight, self.bias, self.ball)
 
 
@@ -296,15 +299,7 @@ class PoincareMLR(Encoder):
         nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"x must be a tensor (..., {self.in_features}), got {getattr(x, 'shape', type(x).__name__)}"
-            )
-        if self.map_input:
-            check_finite(x, "x")
-            x = self.ball.expmap0(x, dim=-1)
-        else:
-            check_ball_points(x, self.ball, "x")
+        x = _vector_input(x, self.in_features, self.map_input, self.ball)
         return poincare_hyperplane_logits(x, self.weight, self.bias, self.ball)
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import geoatlas as ga
 from geoatlas.interfaces import Encoder
 
 from .images import rotate_images
@@ -103,25 +104,6 @@ def _projector(dims: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class SmallConvBackbone(nn.Module):
-    """Conv(3x3)-BN-ReLU stages with pooling and global average pooling (the backbone at toy scale)."""
-
-    def __init__(self, in_channels: int, channels: list[int], repr_dim: int) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        c = in_channels
-        for i, w in enumerate(channels):
-            layers += [nn.Conv2d(c, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU()]
-            if i < len(channels) - 1:
-                layers.append(nn.MaxPool2d(2, ceil_mode=True))
-            c = w
-        self.features = nn.Sequential(*layers)
-        self.fc = nn.Linear(c, repr_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x).mean(dim=(2, 3)))
-
-
 class SIE(Encoder):
     """Split Invariant-Equivariant self-supervised encoder with a hypernetwork predictor.
 
@@ -190,7 +172,11 @@ class SIE(Encoder):
         self.inv_dim = repr_dim - equi_dim
         self.sim_coeff, self.equi_factor, self.std_coeff, self.cov_coeff = sim_coeff, equi_factor, std_coeff, cov_coeff
         self.max_angle = max_angle
-        self.backbone = SmallConvBackbone(in_channels, [32, 64, 64] if channels is None else list(channels), repr_dim)
+        # the backbone is the core's baseline CNN (conv-BN-ReLU stages, global pooling, linear map to repr_dim)
+        self.backbone = ga.create(
+            "encoder", "cnn", in_channels=in_channels, num_classes=repr_dim,
+            channels=[32, 64, 64] if channels is None else list(channels),
+        )
         dims_inv = [self.inv_dim] + [max(2, round(m * self.inv_dim / repr_dim)) for m in mlp]
         dims_equi = [equi_dim] + [max(2, round(m * equi_dim / repr_dim)) for m in mlp]
         self.projector_inv = _projector(dims_inv)
