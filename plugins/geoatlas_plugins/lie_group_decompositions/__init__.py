@@ -33,9 +33,10 @@ MANIFEST = {
         },
     },
     "verified": [
-        "check_group on gl_plus, sl, affine_gl_plus, affine_sl (n = 2, 3)",
-        "chart round trip xi(xi^{-1}(g)) = g; polar factors vs scipy.linalg.polar",
-        "exact equivariance of lifting and group convolution under 90-degree rotations with transformed samples",
+        "check_group on gl_plus, sl, affine_gl_plus, affine_sl (n = 2, 3): < 1e-12 (point/vector actions)",
+        "chart round trip xi(xi^{-1}(g)) = g (< 1e-10); polar factors vs scipy.linalg.polar (< 1e-10)",
+        "exact equivariance of lifting and group convolution under 90-degree rotations with transformed samples (< 1e-10)",
+        "affine digits: lie_group_cnn 0.962 clean / 0.689 affine vs cnn 0.929 / 0.571",
     ],
 }
 

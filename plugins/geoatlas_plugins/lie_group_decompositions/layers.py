@@ -160,6 +160,11 @@ class LieGroupCNN(Encoder):
         Resize input images to ``resize x resize`` first (bilinear); small digits benefit.
     hidden : int
         Width of the kernel MLPs.
+    eval_seed : int
+        Seed of the fixed group samples used in eval mode.
+    resample : bool
+        Draw fresh samples at every training step (Monte Carlo over the group; default) or keep
+        the fixed ``eval_seed`` samples throughout training.
     """
 
     input_type = "image"

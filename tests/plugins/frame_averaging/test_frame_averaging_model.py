@@ -13,7 +13,7 @@ import geoatlas as ga
 from geoatlas.testing import check_equivariance, check_group
 from geoatlas_plugins.frame_averaging.frames import DegenerateFrameError, pca_frames, sign_patterns
 
-GROUPS = [("o3", "o_n"), ("so3", "so3"), ("se3", "se3"), ("e3", "e_n")]
+GROUPS = [("o3", "o_n"), ("so3", "so3"), ("son", "son"), ("se3", "se3"), ("e3", "e_n")]
 
 
 def _clouds(b: int = 4, p: int = 20, n: int = 3, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
