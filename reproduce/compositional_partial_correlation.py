@@ -13,11 +13,12 @@ Logistic-normal compositions x = C(exp(y)), y ~ N(mu, theta^{-1}) with a sparse 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
+
 from geoatlas_plugins.compositional_partial_correlation.partial_correlation import (
     partial_correlations,
     population_clr_precision,
 )
-from sklearn.metrics import roc_auc_score
 
 
 def _theta(D: int, n_edges: int, rng: np.random.Generator) -> np.ndarray:

@@ -6,7 +6,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 
 def check_pins() -> tuple[bool, list[str]]:
-    """multipers 2.3.2 segfaults with gudhi >= 3.13: both must be in the known-good window."""
+    """multipers 2.3.2 needs gudhi 3.11: with 3.13 it segfaults, with 3.12 its degree-Rips
+    bifiltrations fail ("'SimplexTree' object has no attribute 'thisptr'")."""
     from packaging.version import Version
 
     msgs: list[str] = []
@@ -19,9 +20,9 @@ def check_pins() -> tuple[bool, list[str]]:
         gd = version("gudhi")
     except PackageNotFoundError:
         return False, ["[FAIL] multipers is installed but gudhi is not"]
-    if Version(gd) >= Version("3.13"):
+    if not (Version("3.11") <= Version(gd) < Version("3.12")):
         ok = False
-        msgs.append(f"[FAIL] gudhi {gd} with multipers {mp}: multipers 2.3.2 crashes with gudhi >= 3.13; pip install 'gudhi>=3.11,<3.13'")
+        msgs.append(f"[FAIL] gudhi {gd} with multipers {mp}: multipers 2.3.2 needs gudhi 3.11 (3.12 breaks degree-Rips, 3.13 segfaults); pip install 'gudhi==3.11.0'")
     else:
         msgs.append(f"[ok] gudhi {gd} with multipers {mp}")
     return ok, msgs

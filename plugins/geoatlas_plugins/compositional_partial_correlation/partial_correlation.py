@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+
 from geoatlas.interfaces import DataBundle, Dataset, Descriptor
 
 __all__ = [

@@ -19,6 +19,7 @@ from typing import Any
 
 import geoopt
 import torch
+
 from geoatlas.interfaces import Manifold
 
 __all__ = ["AitchisonSimplex", "clr", "clr_inv", "closure", "helmert_basis", "ilr", "ilr_inv"]

@@ -1,6 +1,6 @@
 """Built-in plugin: multiparameter persistence (MMA representations, differentiable signed measures).
 
-Built on ``multipers`` 2.3.2 (MIT) with ``gudhi < 3.13`` (newer gudhi segfaults in multipers
+Built on ``multipers`` 2.3.2 (MIT) with ``gudhi == 3.11.0`` (gudhi 3.12 breaks degree-Rips, 3.13 segfaults in multipers
 2.3.2's SimplexTree conversion).
 """
 

@@ -1,8 +1,9 @@
-import geoatlas as ga
 import geoopt
 import numpy as np
 import pytest
 import torch
+
+import geoatlas as ga
 from geoatlas.testing import check_manifold
 from geoatlas_plugins.compositional_partial_correlation.simplex import (
     clr,

@@ -1,6 +1,9 @@
-import geoatlas as ga
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import geoatlas as ga
 from geoatlas.testing import check_descriptor
 from geoatlas_plugins.compositional_partial_correlation.partial_correlation import (
     clr_covariance,
@@ -9,8 +12,6 @@ from geoatlas_plugins.compositional_partial_correlation.partial_correlation impo
     partial_variances,
     population_clr_precision,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def _compositions(n, D, seed):
