@@ -141,6 +141,29 @@ class Group(abc.ABC):
         return f"{type(self).__name__}()"
 
 
+class MatrixGroup(Group):
+    """A group of invertible ``k x k`` matrices (``k = matrix_size``) under matrix multiplication.
+
+    Provides ``identity`` and ``compose``; ``inverse`` defaults to ``torch.linalg.inv`` (override
+    it with a closed form where one exists, e.g. the transpose for orthogonal groups).
+    """
+
+    @property
+    @abc.abstractmethod
+    def matrix_size(self) -> int:
+        """Size ``k`` of the matrices representing the elements."""
+
+    def identity(self, n: int | None = None, *, dtype: torch.dtype | None = None, device: Any = None) -> torch.Tensor:
+        eye = torch.eye(self.matrix_size, dtype=dtype or torch.get_default_dtype(), device=device)
+        return eye if n is None else eye.expand(n, -1, -1).clone()
+
+    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return g @ h
+
+    def inverse(self, g: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.inv(g)
+
+
 # ---------------------------------------------------------------------------- Encoder
 class Encoder(torch.nn.Module):
     """A trainable map from data to representations (a ``torch.nn.Module``).
@@ -235,5 +258,6 @@ __all__ = [
     "Encoder",
     "Group",
     "Manifold",
+    "MatrixGroup",
     "check_finite_array",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from geoatlas.interfaces import Group
+from geoatlas.interfaces import Group, MatrixGroup
 
 
 def _apply_matrix(R: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -41,18 +41,12 @@ def _act_on_graph(data: Any, fn) -> Any:
     return out
 
 
-class _MatrixGroup(Group):
+class _MatrixGroup(MatrixGroup):
     n: int
 
-    def identity(self, n: int | None = None, *, dtype=None, device=None) -> torch.Tensor:
-        eye = torch.eye(self._size(), dtype=dtype or torch.get_default_dtype(), device=device)
-        return eye if n is None else eye.expand(n, -1, -1).clone()
-
-    def _size(self) -> int:
+    @property
+    def matrix_size(self) -> int:
         return self.n
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return g @ h
 
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         return g.transpose(-1, -2)
@@ -181,7 +175,8 @@ class _SEn(_MatrixGroup):
             raise ValueError(f"translation_scale must be >= 0, got {translation_scale}")
         self.translation_scale = translation_scale
 
-    def _size(self) -> int:
+    @property
+    def matrix_size(self) -> int:
         return self.n + 1
 
     @property

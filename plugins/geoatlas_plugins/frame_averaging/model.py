@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import geoatlas as ga
-from geoatlas.interfaces import Encoder, Group
+from geoatlas.interfaces import Encoder, MatrixGroup
 
 from .frames import ON_DEGENERATE, canonical_group, pca_frames
 
@@ -161,7 +161,7 @@ class FrameAveraging(Encoder):
         return gy.mean(1)
 
 
-class EuclideanGroup(Group):
+class EuclideanGroup(MatrixGroup):
     """E(n): isometries ``x -> Q x + t`` with ``Q`` in O(n), as ``(n+1) x (n+1)`` homogeneous matrices.
 
     The core ships SE(n) (``se3``) and O(n) (``o_n``) but not the full isometry group with
@@ -183,12 +183,9 @@ class EuclideanGroup(Group):
     def dim(self) -> int:
         return self.n * (self.n + 1) // 2
 
-    def identity(self, n: int | None = None, *, dtype=None, device=None) -> torch.Tensor:
-        eye = torch.eye(self.n + 1, dtype=dtype or torch.get_default_dtype(), device=device)
-        return eye if n is None else eye.expand(n, -1, -1).clone()
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return g @ h
+    @property
+    def matrix_size(self) -> int:
+        return self.n + 1
 
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         n = self.n

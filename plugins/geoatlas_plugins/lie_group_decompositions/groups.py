@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from geoatlas.interfaces import Group
+from geoatlas.interfaces import MatrixGroup
 
 SUPPORTED_N = (2, 3)
 
@@ -61,7 +61,7 @@ def so_log(R: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"so_log supports n in {SUPPORTED_N}, got n={n}")
 
 
-class _LinearPolarGroup(Group):
+class _LinearPolarGroup(MatrixGroup):
     """Shared code for GL+(n) and SL(n) (``special=True``)."""
 
     compact = False
@@ -90,12 +90,9 @@ class _LinearPolarGroup(Group):
         """Number of coordinates of :meth:`chart` (``= dim``)."""
         return self.dim
 
-    def identity(self, n: int | None = None, *, dtype=None, device=None) -> torch.Tensor:
-        eye = torch.eye(self.n, dtype=dtype or torch.get_default_dtype(), device=device)
-        return eye if n is None else eye.expand(n, -1, -1).clone()
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return g @ h
+    @property
+    def matrix_size(self) -> int:
+        return self.n
 
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         return torch.linalg.inv(g)
@@ -223,7 +220,7 @@ class SL(_LinearPolarGroup):
     special = True
 
 
-class _AffineGroup(Group):
+class _AffineGroup(MatrixGroup):
     """``R^n ⋊ H`` as homogeneous ``(n+1) x (n+1)`` matrices ``[[A, t], [0, 1]]``.
 
     Acts on points (``x -> A x + t``), free vectors (``v -> A v``) and, for ``n = 2``, on images
@@ -246,12 +243,9 @@ class _AffineGroup(Group):
     def dim(self) -> int:
         return self.linear.dim + self.n
 
-    def identity(self, n: int | None = None, *, dtype=None, device=None) -> torch.Tensor:
-        eye = torch.eye(self.n + 1, dtype=dtype or torch.get_default_dtype(), device=device)
-        return eye if n is None else eye.expand(n, -1, -1).clone()
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return g @ h
+    @property
+    def matrix_size(self) -> int:
+        return self.n + 1
 
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         n = self.n
