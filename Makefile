@@ -27,7 +27,6 @@ test: venv
 
 reproduce: venv
 	@for f in reproduce/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
-	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
 
 bench: venv
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
