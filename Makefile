@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.geoatlas-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv run test reproduce bench docs lint clean
+.PHONY: venv run test reproduce bench echo docs lint clean
 
 $(STAMP): pyproject.toml examples/third_party_plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,23 @@ test: venv
 	$(BIN)/geoatlas doctor --pins
 	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) -p no:cacheprovider
 
+# `make reproduce` runs every plugin's reproduce.py (each rewrites its results.json);
+# `make reproduce PLUGIN=ponita` runs one. `make bench [PLUGIN=id]` likewise for benchmark.py
+# (plus the core benchmarks in benchmarks/ when no PLUGIN is given).
+PLUGIN ?=
+PLUGINS_DIR := plugins/geoatlas_plugins
+
 reproduce: venv
-	@for f in reproduce/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@set -e; files="$(if $(PLUGIN),$(PLUGINS_DIR)/$(PLUGIN)/reproduce.py,$(wildcard $(PLUGINS_DIR)/*/reproduce.py))"; \
+	test -n "$$files" || { echo "no reproduce.py found$(if $(PLUGIN), for plugin $(PLUGIN))"; exit 1; }; \
+	for f in $$files; do test -f $$f || { echo "no such file: $$f"; exit 1; }; echo "== $$f"; $(BIN)/python $$f; done
 
 bench: venv
-	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@set -e; files="$(if $(PLUGIN),$(PLUGINS_DIR)/$(PLUGIN)/benchmark.py,$(wildcard benchmarks/*.py $(PLUGINS_DIR)/*/benchmark.py))"; \
+	for f in $$files; do test -f $$f || { echo "no such file: $$f"; exit 1; }; echo "== $$f"; $(BIN)/python $$f; done
+
+echo: venv
+	$(BIN)/geoatlas echo
 
 docs: venv
 	$(BIN)/geoatlas registry
@@ -40,4 +52,4 @@ lint: venv
 	$(BIN)/ruff check framework plugins tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) site runs docs/plugins docs/reference/yaml.md
+	rm -rf $(VENV) site runs docs/plugins docs/reference/yaml.md docs/echo.md

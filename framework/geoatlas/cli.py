@@ -150,8 +150,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from .scaffold import new_plugin
+    from .scaffold import new_builtin_plugin, new_plugin
 
+    if args.builtin:
+        import geoatlas_plugins
+
+        collection = Path(args.directory) if args.directory != "." else Path(list(geoatlas_plugins.__path__)[0])
+        path = new_builtin_plugin(args.name, collection)
+        print(f"created {path}")
+        print(f"next: pytest {path} && python {path / 'reproduce.py'}  (no other file needs an edit)")
+        return 0
     path = new_plugin(args.name, Path(args.directory))
     print(f"created {path}")
     print(f"next: pip install -e {path} && pytest {path}")
@@ -171,10 +179,36 @@ def cmd_registry(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_echo(args: argparse.Namespace) -> int:
+    from .echo import echo_markdown, echo_rows
+
+    rows = echo_rows(args.plugins or None)
+    if args.markdown:
+        print(echo_markdown(rows), end="")
+        return 0
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="paper echo: the paper's claims beside our scaled-down reproductions", show_lines=True)
+    for col in ("plugin", "claim", "paper", "ours", "holds?", "scale"):
+        table.add_column(col, overflow="fold")
+    style = {"yes": "green", "no": "red", "?": "yellow"}
+    for r in rows:
+        table.add_row(r.plugin, f"{r.claim} [dim]({r.metric})[/dim]", f"{r.paper} [dim]({r.where})[/dim]", r.ours,
+                      f"[{style.get(r.holds, 'dim')}]{r.holds}[/]", r.scale)
+    Console().print(table)
+    held = sum(r.holds == "yes" for r in rows)
+    print(f"{len(rows)} claims, {sum(r.holds in ('yes', 'no', '?') for r in rows)} measured, {held} hold")
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from .docsgen import generate
 
-    written = generate(Path(args.docs_dir), Path(args.registry))
+    written = generate(Path(args.docs_dir))
     print(f"generated {len(written)} docs pages under {args.docs_dir}")
     return 0
 
@@ -222,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     newsub = p.add_subparsers(dest="what", required=True)
     q = newsub.add_parser("plugin", help="scaffold an installable third-party plugin package")
     q.add_argument("name", help="plugin id, snake_case")
-    q.add_argument("--directory", default=".")
+    q.add_argument("--directory", default=".", help="where to write it (with --builtin: the plugin collection folder)")
+    q.add_argument("--builtin", action="store_true", help="a built-in plugin folder in plugins/geoatlas_plugins/ instead of a package")
     q.set_defaults(fn=cmd_new)
 
     p = sub.add_parser("registry", help="check (default) or regenerate registry.yaml")
@@ -230,9 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true")
     p.set_defaults(fn=cmd_registry)
 
+    p = sub.add_parser("echo", help="the paper-echo table: each plugin's claims beside our reproductions")
+    p.add_argument("plugins", nargs="*", help="plugin ids (default: all)")
+    p.add_argument("--markdown", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_echo)
+
     p = sub.add_parser("docs", help="generate the per-plugin docs pages and the YAML reference")
     p.add_argument("--docs-dir", default="docs")
-    p.add_argument("--registry", default="registry.yaml")
     p.set_defaults(fn=cmd_docs)
     return ap
 

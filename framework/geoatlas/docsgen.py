@@ -51,6 +51,15 @@ def plugin_page(manifest: Any, readme: str | None) -> str:
         head += [f"Needs: `pip install 'geoatlas[{','.join(manifest.extras)}]'`", ""]
     if manifest.verified:
         head += ["**Verified**", ""] + [f"- {v}" for v in manifest.verified] + [""]
+    from .echo import echo_rows
+
+    rows = echo_rows([manifest.id]) if manifest.claims else []
+    if rows:
+        head += ["**Paper echo** (generated from the manifest's claims and `results.json`; see the [echo table](../echo.md))", "",
+                 "| claim | paper | ours | holds? |", "|---|---|---|---|"]
+        for r in rows:
+            head.append(f"| {r.claim} ({r.metric}) | {r.paper} ({r.where}) | {r.ours} | {r.holds} |")
+        head.append("")
     body = ""
     if readme:
         text = readme
@@ -107,18 +116,24 @@ def _type(prop: dict[str, Any]) -> str:
     return str(prop.get("type", "any"))
 
 
-def generate(docs_dir: Path, registry_path: Path) -> list[Path]:
-    from .registry import load_registry
+def generate(docs_dir: Path) -> list[Path]:
+    """Write one page per built-in plugin (from its manifest and folder), the plugin index, the
+    paper-echo table and the YAML reference. Plugins are found by walking the built-in collection,
+    so a new plugin folder gets its page with no other edit."""
+    from .echo import echo_markdown, echo_rows
+    from .layout import builtin_ids, plugin_dir
+    from .plugins import catalog
 
-    reg = load_registry(registry_path)
-    root = registry_path.resolve().parent
+    cat = catalog()
+    manifests = [cat.statuses[pid].manifest for pid in builtin_ids()]
     pdir = docs_dir / "plugins"
     pdir.mkdir(parents=True, exist_ok=True)
     written = []
-    index = ["# Plugins", "", "Generated from `registry.yaml`.", "", "| plugin | title | components | status |", "|---|---|---|---|"]
-    for m in sorted(reg.plugins, key=lambda m: m.id):
-        readme_path = root / "plugins" / "geoatlas_plugins" / m.id / "README.md"
-        readme = readme_path.read_text(encoding="utf-8") if readme_path.exists() else None
+    index = ["# Plugins", "", "Generated from the built-in plugins' manifests.", "", "| plugin | title | components | status |", "|---|---|---|---|"]
+    for m in manifests:
+        folder = plugin_dir(m.id)
+        readme_path = folder / "README.md" if folder is not None else None
+        readme = readme_path.read_text(encoding="utf-8") if readme_path is not None and readme_path.exists() else None
         page = pdir / f"{m.id}.md"
         page.write_text(plugin_page(m, readme), encoding="utf-8")
         written.append(page)
@@ -130,4 +145,6 @@ def generate(docs_dir: Path, registry_path: Path) -> list[Path]:
     ref.mkdir(parents=True, exist_ok=True)
     (ref / "yaml.md").write_text(yaml_reference(), encoding="utf-8")
     written.append(ref / "yaml.md")
+    (docs_dir / "echo.md").write_text(echo_markdown(echo_rows(builtin_ids())), encoding="utf-8")
+    written.append(docs_dir / "echo.md")
     return written

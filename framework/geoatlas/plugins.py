@@ -1,7 +1,11 @@
 """Plugin discovery: entry points loaded one by one, with isolation and provenance.
 
 pluggy's ``load_setuptools_entrypoints`` stops at the first broken plugin, so we load each
-entry point of the group ``geoatlas`` ourselves, register it with pluggy (which validates its
+entry point of the group ``geoatlas`` ourselves. An entry point may name a *plugin collection*
+instead of one plugin: a package that sets ``GEOATLAS_PLUGIN_COLLECTION = True`` in its
+``__init__`` (the built-in ``geoatlas_plugins`` does). Each of its sub-packages is then one plugin,
+whose id is the folder name, loaded and isolated on its own; adding a folder adds a plugin with no
+other edit. Each plugin is registered register it with pluggy (which validates its
 hookimpls against :mod:`geoatlas.hookspecs`), ask it for its manifest, validate that, check the
 API range, and record a :class:`PluginStatus` either way. Component *targets* are import
 strings; nothing here imports a component (or torch).
@@ -164,12 +168,37 @@ class _Loader:
         deny = _env_list("GEOATLAS_DISABLE_PLUGINS") or set()
         eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value))
         for ep in eps:
-            if (allow is not None and ep.name not in allow) or ep.name in deny:
-                self.catalog.statuses.setdefault(
-                    ep.name, PluginStatus(ep.name, ep.value, "disabled", *self._dist(ep))
-                )
-                continue
-            self.load_one(ep.name, ep.value, loader=ep.load, dist=self._dist(ep))
+            collection = self._collection(ep)
+            members = (
+                [(pid, f"{ep.value}.{pid}") for pid in collection]
+                if collection is not None
+                else [(ep.name, ep.value)]
+            )
+            for pid, module in members:
+                if (allow is not None and pid not in allow) or pid in deny:
+                    self.catalog.statuses.setdefault(
+                        pid, PluginStatus(pid, module, "disabled", *self._dist(ep))
+                    )
+                    continue
+                self.load_one(pid, module, loader=_importer(module), dist=self._dist(ep))
+
+    def _collection(self, ep: EntryPoint) -> list[str] | None:
+        """The plugin ids (sub-package names) of a plugin collection, or ``None`` if ``ep`` is one plugin."""
+        import pkgutil
+
+        if ":" in ep.value:
+            return None
+        try:
+            module = importlib.import_module(ep.value)
+        except Exception:
+            return None  # reported as a failed plugin by load_one
+        if not getattr(module, "GEOATLAS_PLUGIN_COLLECTION", False):
+            return None
+        return sorted(
+            info.name
+            for info in pkgutil.iter_modules(getattr(module, "__path__", []))
+            if info.ispkg and not info.name.startswith("_")
+        )
 
     _dist_cache: dict[str, tuple[str | None, str | None]] = {}
 
@@ -278,6 +307,10 @@ class _Loader:
                         f"{' and '.join(sorted(o.split('/')[0] for o in owners))}; "
                         f"the bare name is refused, use {' or '.join(sorted(owners))}."
                     )
+
+
+def _importer(module: str) -> Any:
+    return lambda: importlib.import_module(module)
 
 
 _CATALOG: Catalog | None = None

@@ -28,6 +28,33 @@ class Paper(BaseModel):
     url: str | None = None
 
 
+class Claim(BaseModel):
+    """One checkable claim of a paper, echoed by the plugin's ``reproduce.py``.
+
+    ``reproduce.py`` writes our measured value for each claim id to ``results.json`` (see
+    :mod:`geoatlas.echo`); ``geoatlas echo`` sets the two side by side. A claim we cannot echo
+    here says why in ``not_echoed``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="snake_case, unique within the plugin")
+    claim: str = Field(description="what is compared, in one sentence")
+    paper: str = Field(description="the paper's number, ranking or shape, as the paper states it")
+    where: str = Field(description="where in the paper (table, figure, section)")
+    metric: str = Field(description="what is measured (e.g. 'test accuracy', 'relative error')")
+    direction: Literal["higher", "lower", "match", "ordering", "shape"] = Field(
+        description="higher/lower is better, match a value, an ordering of methods, or a shape (a slope, a plateau)"
+    )
+    not_echoed: str | None = Field(None, description="why this claim cannot be echoed here (None when it is)")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"claim id {v!r} must be snake_case (letters, digits, _)")
+        return v
+
+
 class ComponentSpec(BaseModel):
     """Where a component lives (an import string) and a one-line summary for listings."""
 
@@ -56,6 +83,7 @@ class PluginManifest(BaseModel):
     components: dict[Kind, dict[str, ComponentSpec]] = Field(default_factory=dict)
     extras: list[str] = Field(default_factory=list, description="pip extras of geoatlas it needs")
     verified: list[str] = Field(default_factory=list, description="what it was checked against")
+    claims: list[Claim] = Field(default_factory=list, description="the paper's checkable claims (paper echo)")
     module: str | None = Field(None, description="entry-point module (filled in by the loader)")
 
     @field_validator("id")
@@ -63,6 +91,15 @@ class PluginManifest(BaseModel):
     def _id_shape(cls, v: str) -> str:
         if not _NAME.match(v):
             raise ValueError(f"plugin id {v!r} must be snake_case (letters, digits, _)")
+        return v
+
+    @field_validator("claims")
+    @classmethod
+    def _unique_claims(cls, v: list[Claim]) -> list[Claim]:
+        ids = [c.id for c in v]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"claim ids must be unique; repeated: {', '.join(dup)}")
         return v
 
     @field_validator("components", mode="before")

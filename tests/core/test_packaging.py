@@ -93,10 +93,22 @@ def test_cli_commands(tmp_path):
     assert unknown.returncode == 2 and "poincare_ball" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
-EXAMPLES = sorted((ROOT / "examples" / "pipelines").glob("*.yaml"))
+def _all_pipelines() -> list[Path]:
+    """Cross-plugin pipelines in examples/ and every pipeline in every plugin folder (found by
+    walking the plugin collection, so a new plugin's pipelines run with no edit here)."""
+    from geoatlas.layout import all_builtin_pipelines
+
+    return sorted((ROOT / "examples" / "pipelines").glob("*.yaml")) + [p for _, p in all_builtin_pipelines()]
 
 
-@pytest.mark.parametrize("spec", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+EXAMPLES = _all_pipelines()
+
+
+def _pipeline_id(p: Path) -> str:
+    return p.stem if p.parent.name != "pipelines" or p.parent.parent.name == "examples" else f"{p.parent.parent.name}/{p.stem}"
+
+
+@pytest.mark.parametrize("spec", EXAMPLES, ids=[_pipeline_id(p) for p in EXAMPLES])
 def test_example_pipeline_runs(spec, tmp_path):
     res = ga.Pipeline.from_yaml(spec).run(runs_root=tmp_path, progress=False)
     assert res.metrics["models"], "no model results"

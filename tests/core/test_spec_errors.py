@@ -97,6 +97,10 @@ def test_set_overrides(tmp_path):
 
 
 def test_example_specs_validate():
+    from geoatlas.layout import all_builtin_pipelines
+
     root = Path(__file__).resolve().parents[2] / "examples" / "pipelines"
-    for f in sorted(root.glob("*.yaml")):
+    specs = sorted(root.glob("*.yaml")) + [p for _, p in all_builtin_pipelines()]
+    assert len(specs) > 20
+    for f in specs:
         ga.Pipeline.from_yaml(f).validate()

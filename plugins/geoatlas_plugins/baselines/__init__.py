@@ -15,7 +15,7 @@ MANIFEST = {
             "cnn": {"target": ".models:CNN", "summary": "small convolutional network for images"},
         }
     },
-    "verified": ["tests/plugins/baselines: output shapes, training reduces the loss on separable data"],
+    "verified": ["plugins/geoatlas_plugins/baselines/tests: output shapes, training reduces the loss on separable data"],
 }
 
 

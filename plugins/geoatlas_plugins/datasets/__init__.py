@@ -25,7 +25,7 @@ MANIFEST = {
         }
     },
     "extras": [],
-    "verified": ["tests/plugins/datasets: shapes, dtypes, determinism under a seed, clear errors for bad paths"],
+    "verified": ["plugins/geoatlas_plugins/datasets/tests: shapes, dtypes, determinism under a seed, clear errors for bad paths"],
 }
 
 

@@ -11,7 +11,7 @@ log-probabilities and measures the peak resident memory it adds, in a forked chi
 (Linux). Both paths select the same k-NN graph when the noise is off (checked here in float64;
 in float32 the blockwise matrix products can round differently and flip near-ties).
 
-Run: ``python benchmarks/neural_snowflake_graph_construction.py [--quick]``.
+Run: ``python plugins/geoatlas_plugins/neural_snowflake/benchmark.py [--quick]``.
 """
 
 from __future__ import annotations

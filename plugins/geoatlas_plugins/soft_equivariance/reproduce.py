@@ -9,7 +9,7 @@ Paper's claim echoed here: PER discovers the right symmetry (largest strength / 
 regulariser for O(2)_xy) without being told, and its test MSE beats both the unconstrained MLP
 and the misspecified hard O(3) model.
 
-    python reproduce/soft_equivariance.py [--steps 900] [--seeds 2]   (about 3 minutes on one core)
+    python plugins/geoatlas_plugins/soft_equivariance/reproduce.py [--steps 900] [--seeds 2]   (about 3 minutes on one core)
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The reference (``facebookresearch/SIE``) is not pip-installable: fetch it and pass its root::
 
-    python benchmarks/split_invariant_equivariant_reference.py /path/to/SIE
+    python plugins/geoatlas_plugins/split_invariant_equivariant/benchmark.py /path/to/SIE
 
 The script copies our hypernetwork weights into the reference ``ParametrizedNet`` (linear and
 deep hypernetworks, with and without predictor biases/hidden layers) and reports the maximal

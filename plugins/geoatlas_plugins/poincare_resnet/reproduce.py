@@ -14,7 +14,7 @@
 Evaluation uses fixed batch-norm statistics for both models (the Poincaré batch norms are
 recalibrated on the training set after training: cumulative geodesic average of the batch
 midpoints, average of the batch variances), so that test or OOD batches are not normalised by
-their own statistics. Run: ``python reproduce/poincare_resnet.py [--seeds 2 --epochs 8]``.
+their own statistics. Run: ``python plugins/geoatlas_plugins/poincare_resnet/reproduce.py [--seeds 2 --epochs 8]``.
 """
 
 from __future__ import annotations

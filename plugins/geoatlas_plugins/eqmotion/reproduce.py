@@ -3,7 +3,7 @@
 Prints ADE/FDE on the test set and on a randomly rotated copy (past and future rotated
 together), and the accuracy of the unsupervised interaction categories against the true
 charge-product signs (as the reference code reports: max(acc, 1 - acc) for 2 categories).
-Run: ``python reproduce/eqmotion.py`` (about 2-4 minutes on one CPU core).
+Run: ``python plugins/geoatlas_plugins/eqmotion/reproduce.py`` (about 2-4 minutes on one CPU core).
 """
 
 from __future__ import annotations

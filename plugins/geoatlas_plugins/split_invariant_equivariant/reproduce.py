@@ -4,7 +4,7 @@ Self-supervised training on pairs of rotated views (angles uniform in [-pi/2, pi
 rotation given to the hypernetwork predictor), then the paper's evaluations at small scale:
 linear probe of the class on each part of the representation, and prediction of the relative
 rotation between two views from each part (MLP probe, R^2). An untrained network of the same
-architecture is the reference point. Run: ``python reproduce/split_invariant_equivariant.py``
+architecture is the reference point. Run: ``python plugins/geoatlas_plugins/split_invariant_equivariant/reproduce.py``
 (a few minutes on one CPU core).
 """
 

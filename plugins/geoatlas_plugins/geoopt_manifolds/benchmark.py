@@ -2,7 +2,7 @@
 
 Same float64 matrices on both sides; one thread each. Prints seconds per call (best of
 ``repeats``), the ratio ours / theirs (< 1: ours faster) and the max relative difference of the
-results. Run: ``python benchmarks/spd_metrics_vs_pyriemann.py [--n 8] [--batch 500]``.
+results. Run: ``python plugins/geoatlas_plugins/geoopt_manifolds/benchmark.py [--n 8] [--batch 500]``.
 """
 
 from __future__ import annotations

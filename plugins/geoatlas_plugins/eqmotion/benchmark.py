@@ -3,7 +3,7 @@
 The reference (``MediaBrain-SJTU/EqMotion``, ``n_body_system/model_t_reason.py``) is not
 pip-installable: fetch the repository and pass its root::
 
-    python benchmarks/eqmotion_reference.py /path/to/EqMotion
+    python plugins/geoatlas_plugins/eqmotion/benchmark.py /path/to/EqMotion
 
 Without the path (or if it cannot be imported) only our timings are printed. Besides timing, the
 script checks that both models are SE(3)-equivariant on the same input (errors printed), since the

@@ -8,7 +8,7 @@ Same input (a batch of point clouds with outliers), same maths:
 - ``mma_image`` vs. a loop of ``multipers.module_approximation`` + ``PyModule.representation``.
 
 Ours runs through the core's local executor (joblib processes) with 1 and 2 workers; the ratio
-is ours / theirs (wall time, lower is better). Run: ``python benchmarks/multiparameter_persistence_throughput.py``.
+is ours / theirs (wall time, lower is better). Run: ``python plugins/geoatlas_plugins/multiparameter_persistence/benchmark.py``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
    30. Paper: PONITA MSE 0.0043 with 3000 training systems and 10 000 epochs. Here: fewer systems
    and a few minutes of CPU training, with the static and constant-velocity baselines.
 
-Run: ``python reproduce/ponita.py [--minutes 4] [--train 1000]``.
+Run: ``python plugins/geoatlas_plugins/ponita/reproduce.py [--minutes 4] [--train 1000]``.
 """
 
 from __future__ import annotations

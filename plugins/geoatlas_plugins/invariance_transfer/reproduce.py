@@ -7,7 +7,7 @@ in the transformation); transfer each frozen model with a logistic-regression pr
 digits 5-9 under each family. The paper's claim: transfer to a task is best from the model whose
 pretraining made it invariant to that task's transformation (invariance to the right
 transformations matters as much as or more than other factors), and a mismatch hurts.
-Run: ``python reproduce/invariance_transfer.py`` (a few minutes on one CPU core).
+Run: ``python plugins/geoatlas_plugins/invariance_transfer/reproduce.py`` (a few minutes on one CPU core).
 """
 
 from __future__ import annotations

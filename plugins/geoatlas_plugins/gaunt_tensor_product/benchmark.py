@@ -7,7 +7,7 @@ e3nn's product is then filtered to outputs of degree <= L, L <= 12). e3nn's ``Fu
 Clebsch-Gordan path (``O(L^6)`` in total); the Gaunt product computes the parity-even paths in
 ``O(L^3)`` (change of basis, 2-D FFT, change of basis back). Prints both curves and the ratio.
 
-    python benchmarks/gaunt_tensor_product_scaling.py [--L-max 6] [--out full|same] [--batch 128] [--repeats 5]
+    python plugins/geoatlas_plugins/gaunt_tensor_product/benchmark.py [--L-max 6] [--out full|same] [--batch 128] [--repeats 5]
 """
 
 from __future__ import annotations

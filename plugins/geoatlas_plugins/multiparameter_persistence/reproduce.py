@@ -12,7 +12,7 @@
 3. End-to-end filtration learning (ICML 2024's claim that optimising the filtration helps):
    ``signed_measure_net`` with a learned vs. a fixed filtration, three data seeds.
 
-Run: ``python reproduce/multiparameter_persistence.py [--plot PATH]``.
+Run: ``python plugins/geoatlas_plugins/multiparameter_persistence/reproduce.py [--plot PATH]``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Compared with:
 - a straightforward geoopt implementation of the same layers: our model with the convolution
   computed the textbook way (unfold the patches, ``geoopt expmap0`` each, Poincaré FC), always.
 
-Run: ``python benchmarks/poincare_resnet_train_step.py --reference /tmp/poincare-resnet``.
+Run: ``python plugins/geoatlas_plugins/poincare_resnet/benchmark.py --reference /tmp/poincare-resnet``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/ponita_forward_backward.py [--reference /path/to/ebekkers-ponita] [--quick]
+    python plugins/geoatlas_plugins/ponita/benchmark.py [--reference /path/to/ebekkers-ponita] [--quick]
 
 ``--reference`` is a checkout of https://github.com/ebekkers/ponita (not pip-installable and not
 shipped here). It imports ``torch_scatter`` (no wheel for this torch) only for ``scatter_mean``;

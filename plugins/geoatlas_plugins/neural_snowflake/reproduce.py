@@ -10,7 +10,7 @@
 4. Latent graph inference (dDGM + GCN) on karate club and on the synthetic SBM set with a missing
    or noisy graph: test accuracy, mean +- std over seeds, per latent geometry.
 
-Run: ``python reproduce/neural_snowflake.py`` (a few minutes on one core).
+Run: ``python plugins/geoatlas_plugins/neural_snowflake/reproduce.py`` (a few minutes on one core).
 """
 
 from __future__ import annotations
