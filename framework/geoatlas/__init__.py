@@ -32,6 +32,11 @@ _LAZY = {
     "Descriptor": "geoatlas.interfaces",
     "Dataset": "geoatlas.interfaces",
     "DataBundle": "geoatlas.interfaces",
+    "Loss": "geoatlas.interfaces",
+    "Measure": "geoatlas.interfaces",
+    "Metric": "geoatlas.interfaces",
+    "Task": "geoatlas.interfaces",
+    "TaskOutput": "geoatlas.interfaces",
     "Pipeline": "geoatlas.pipeline",
     "RunResult": "geoatlas.pipeline",
     "testing": "geoatlas.testing",
@@ -47,6 +52,11 @@ __all__ = [
     "Encoder",
     "GeoatlasError",
     "Group",
+    "Loss",
+    "Measure",
+    "Metric",
+    "Task",
+    "TaskOutput",
     "Manifold",
     "NameCollisionError",
     "Pipeline",
@@ -79,5 +89,5 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import testing, utils
-    from .interfaces import DataBundle, Dataset, Descriptor, Encoder, Group, Manifold
+    from .interfaces import DataBundle, Dataset, Descriptor, Encoder, Group, Loss, Manifold, Measure, Metric, Task, TaskOutput
     from .pipeline import Pipeline, RunResult

@@ -133,6 +133,10 @@ _BASES = {
     "encoder": ("torch.nn", "Module"),
     "descriptor": ("geoatlas.interfaces", "Descriptor"),
     "dataset": ("geoatlas.interfaces", "Dataset"),
+    "loss": ("torch.nn", "Module"),
+    "measure": ("geoatlas.interfaces", "Measure"),
+    "metric": ("geoatlas.interfaces", "Metric"),
+    "task": ("geoatlas.interfaces", "Task"),
 }
 
 
@@ -143,6 +147,8 @@ def _check_kind(kind: str, full_name: str, obj: Any) -> None:
     base = getattr(importlib.import_module(mod), attr)
     if kind == "descriptor":
         ok = isinstance(obj, base) or (hasattr(obj, "fit") and hasattr(obj, "transform"))
+    elif kind == "measure":
+        ok = isinstance(obj, base) or callable(obj)
     else:
         ok = isinstance(obj, base)
     if not ok:
@@ -176,11 +182,12 @@ def check_params(kind: str, full_name: str, factory: Any, params: dict[str, Any]
 
 
 def create(kind: str, name: str, /, **params: Any) -> Any:
-    """Create a component: a Manifold, Group, Encoder, Descriptor or Dataset.
+    """Create a component of any kind: a Manifold, Group, Encoder, Descriptor, Dataset, Loss,
+    Measure, Metric or Task.
 
     Parameters
     ----------
-    kind : {"manifold", "group", "encoder", "descriptor", "dataset"}
+    kind : {"manifold", "group", "encoder", "descriptor", "dataset", "loss", "measure", "metric", "task"}
     name : str
         Bare name (``"poincare_ball"``) while unique, or full name (``"geoopt_manifolds/poincare_ball"``).
     **params

@@ -221,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list registered components")
-    p.add_argument("--kind", choices=["manifold", "group", "encoder", "descriptor", "dataset"])
+    from .registry import KINDS
+
+    p.add_argument("--kind", choices=list(KINDS))
     p.add_argument("pattern", nargs="?", help="glob on the (full) name, e.g. 'poincare*'")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_list)

@@ -1,4 +1,4 @@
-"""The four interfaces (Manifold, Group, Encoder, Descriptor) and the Dataset of pipelines.
+"""The component kinds: Manifold, Group, Encoder, Descriptor, Dataset, Loss, Measure, Metric, Task.
 
 Importing this module imports torch and geoopt; ``import geoatlas`` does not.
 """
@@ -23,6 +23,9 @@ DATA_TYPES: tuple[str, ...] = (
     "sequence",  # (N, T, C) array (multichannel signals, trajectories)
     "spd",  # (N, n, n) symmetric positive-definite matrices
     "features",  # (N, D) features produced by a descriptor step
+    "series",  # one multichannel time series, (T, C) array (forecasting windows are cut from it)
+    "table",  # (N, F) integer array of categorical fields (click-through data)
+    "triples",  # (N, 3) integer array of (head, relation, tail) facts of a knowledge graph
 )
 
 
@@ -239,6 +242,133 @@ class Dataset(abc.ABC):
         """Return the data."""
 
 
+# ---------------------------------------------------------------------------- Loss
+class Loss(torch.nn.Module):
+    """A training objective: ``loss(outputs, batch) -> scalar tensor``.
+
+    ``outputs`` is what the model returned for ``batch["x"]`` (a tensor, or a tuple/dict for
+    models with several heads). ``batch`` is a dict with at least ``"x"`` (the model input) and,
+    where the task has them, ``"y"`` (targets), ``"index"`` (sample indices in the training set),
+    ``"views"`` (augmented views, representation learning), ``"epoch"``. A loss's state (memory
+    banks, queues, dual variables, running priors) lives in buffers or parameters, so it is
+    checkpointed with the model and restored on ``--resume``; its parameters are optimised with
+    the model's.
+    """
+
+    #: keys of ``batch`` the loss reads (checked before training)
+    requires: ClassVar[tuple[str, ...]] = ("y",)
+    #: a mean over the batch: the value does not depend on the batch size for i.i.d. copies
+    batch_size_independent: ClassVar[bool] = True
+
+    def forward(self, outputs: Any, batch: dict[str, Any]) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Called after each training epoch (update priors, schedules, dual variables)."""
+
+
+# ---------------------------------------------------------------------------- Measure
+class Measure(abc.ABC):
+    """A diagnostic that returns numbers, not features: ``measure(model=None, data=None) -> dict``.
+
+    ``data`` is a dict with ``"X"`` (samples or features) and, where known, ``"y"``; a measure
+    that needs a trained model sets ``needs_model = True`` and receives it. Values are floats or
+    lists/arrays of floats (they are written to ``metrics.json``).
+    """
+
+    needs_model: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def __call__(self, model: Any = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The measured numbers."""
+
+
+# ---------------------------------------------------------------------------- Metric
+class Metric(abc.ABC):
+    """An evaluation metric: ``metric(y_true, y_pred) -> float``.
+
+    ``tasks`` names the tasks it applies to (``("*",)`` for any); ``higher_is_better`` its
+    direction; ``input`` which prediction it takes from a task's predictions: ``"labels"``
+    (class ids, values, cluster ids), ``"scores"`` (class probabilities, click probabilities,
+    link scores), ``"ranks"`` (rank of the true item among candidates) or ``"samples"`` (generated
+    samples, compared with held-out ones).
+    """
+
+    tasks: ClassVar[tuple[str, ...]] = ("*",)
+    higher_is_better: ClassVar[bool] = True
+    input: ClassVar[str] = "labels"
+
+    @abc.abstractmethod
+    def __call__(self, y_true: Any, y_pred: Any) -> float:
+        """The metric value."""
+
+    @classmethod
+    def applies_to(cls, task: str) -> bool:
+        return "*" in cls.tasks or task in cls.tasks
+
+
+# ---------------------------------------------------------------------------- Task
+@dataclass
+class TaskOutput:
+    """What a task returns for one model: the fitted model, a prediction function that maps
+    samples to ``{input_kind: array}`` (keys as in :attr:`Metric.input`), the true values of
+    the test samples, and the training history."""
+
+    model: Any
+    predict: Any  # Callable[[Any], dict[str, Any]]
+    y_true: Any
+    history: list[dict[str, float]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(abc.ABC):
+    """What a pipeline does with data and models: how it splits, trains, predicts, evaluates.
+
+    The runner loads the data, applies the feature steps, keeps the run directory, checkpoints
+    and hooks; a task decides everything specific to its problem through a ``TaskContext``
+    (``geoatlas.pipeline.context``), which offers the shared services (the training loop with
+    checkpoints and resume, scikit-learn estimators, parameter inference, logging).
+    """
+
+    #: data types this task accepts (``("*",)`` for any)
+    data_types: ClassVar[tuple[str, ...]] = ("*",)
+    #: dataset task labels it accepts without an explicit ``task:`` (``("*",)`` for any)
+    dataset_tasks: ClassVar[tuple[str, ...]] = ("*",)
+    #: metrics evaluated when a spec names none
+    default_metrics: ClassVar[tuple[str, ...]] = ()
+    #: loss used for encoders that name none (a registered loss name), or None
+    default_loss: ClassVar[str | None] = None
+    #: whether labels may be used in training (clustering and pre-training: no)
+    uses_labels: ClassVar[bool] = True
+    #: kinds of ``model`` entries it takes: "encoder", "classifier", "clusterer"
+    model_kinds: ClassVar[tuple[str, ...]] = ("encoder",)
+    #: whether a ``pretrain:`` section is "never" allowed, "optional" or "required"
+    pretrain: ClassVar[str] = "never"
+
+    @classmethod
+    def incompatibility(cls, data_type: str, dataset_task: str | None) -> str | None:
+        """Why this task cannot run on such data, or ``None``."""
+        if "*" not in cls.data_types and data_type not in cls.data_types:
+            return f"it takes {', '.join(cls.data_types)} data, not {data_type!r}"
+        if dataset_task is not None and "*" not in cls.dataset_tasks and dataset_task not in cls.dataset_tasks:
+            return f"it needs a {' or '.join(cls.dataset_tasks)} dataset, not a {dataset_task} dataset"
+        return None
+
+    @abc.abstractmethod
+    def split(self, bundle: DataBundle, split: Any, seed: int) -> dict[str, Any]:
+        """Train/test data: a dict with ``X_train``, ``X_test``, ``y_train``, ``y_test``,
+        ``n_train``, ``n_test`` (and anything task-specific)."""
+
+    @abc.abstractmethod
+    def fit(self, ctx: Any, label: str, model: Any, data: dict[str, Any]) -> TaskOutput:
+        """Train (or fit) one model of the spec and return its :class:`TaskOutput`."""
+
+    def inferred_params(self, data: dict[str, Any], bundle: DataBundle) -> dict[str, Any]:
+        """Constructor parameters this task can fill in from the data (beyond the runner's
+        ``in_features``/``in_channels``/``num_classes``/``out_features``)."""
+        return {}
+
+
 def check_finite_array(x: Any, what: str = "X") -> None:
     """Raise ``ValueError`` if an array/tensor holds NaN or Inf."""
     if isinstance(x, torch.Tensor):
@@ -257,7 +387,12 @@ __all__ = [
     "Descriptor",
     "Encoder",
     "Group",
+    "Loss",
     "Manifold",
     "MatrixGroup",
+    "Measure",
+    "Metric",
+    "Task",
+    "TaskOutput",
     "check_finite_array",
 ]

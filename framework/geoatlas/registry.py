@@ -13,8 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-KINDS: tuple[str, ...] = ("manifold", "group", "encoder", "descriptor", "dataset")
-Kind = Literal["manifold", "group", "encoder", "descriptor", "dataset"]
+KINDS: tuple[str, ...] = (
+    "manifold", "group", "encoder", "descriptor", "dataset", "loss", "measure", "metric", "task",
+)
+Kind = Literal["manifold", "group", "encoder", "descriptor", "dataset", "loss", "measure", "metric", "task"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

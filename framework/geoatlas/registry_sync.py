@@ -32,11 +32,12 @@ def kind_problem(kind: str, obj: Any) -> str | None:
     import geoopt
     import torch
 
-    from .interfaces import Dataset, Group
+    from .interfaces import Dataset, Group, Metric, Task
 
     if not inspect.isclass(obj):
         return None if callable(obj) else f"{obj!r} is not callable"
-    expected = {"manifold": geoopt.Manifold, "encoder": torch.nn.Module, "group": Group, "dataset": Dataset}.get(kind)
+    expected = {"manifold": geoopt.Manifold, "encoder": torch.nn.Module, "group": Group, "dataset": Dataset,
+                "loss": torch.nn.Module, "metric": Metric, "task": Task}.get(kind)
     if expected is not None and not issubclass(obj, expected):
         return f"{obj.__name__} is not a subclass of {expected.__name__}"
     if kind == "descriptor" and not (hasattr(obj, "fit") and hasattr(obj, "transform")):

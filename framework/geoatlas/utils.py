@@ -57,3 +57,16 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def take(X: Any, idx: Any) -> Any:
+    """Rows ``idx`` of samples ``X`` (a numpy array, a torch tensor or a list of samples)."""
+    import numpy as np
+
+    if isinstance(X, np.ndarray):
+        return X[idx]
+    import torch
+
+    if isinstance(X, torch.Tensor):
+        return X[torch.as_tensor(idx)]
+    return [X[i] for i in idx]

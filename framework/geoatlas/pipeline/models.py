@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,33 @@ def make_classifier(name: str, params: dict[str, Any], seed: int, task: str) -> 
     if cls.__name__ == "LogisticRegression":
         params.setdefault("max_iter", 2000)
     return make_pipeline(StandardScaler(), cls(**params))
+
+
+def make_clusterer(name: str, params: dict[str, Any], seed: int, n_clusters: int | None) -> Any:
+    """A scikit-learn clusterer after standardisation; ``n_clusters`` defaults to the number of
+    classes of the data (the only label information a clustering run uses)."""
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.mixture import GaussianMixture
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cls = {"kmeans": KMeans, "gaussian_mixture": GaussianMixture, "agglomerative": AgglomerativeClustering}[name]
+    params = dict(params)
+    key = "n_components" if cls is GaussianMixture else "n_clusters"
+    if n_clusters is not None:
+        params.setdefault(key, int(n_clusters))
+    if "random_state" in inspect.signature(cls).parameters:
+        params.setdefault("random_state", seed)
+    if cls is KMeans:
+        params.setdefault("n_init", 10)
+    return make_pipeline(StandardScaler(), cls(**params))
+
+
+def clusterer_factory(name: str) -> Callable[..., Any]:
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.mixture import GaussianMixture
+
+    return {"kmeans": KMeans, "gaussian_mixture": GaussianMixture, "agglomerative": AgglomerativeClustering}[name]
 
 
 def flatten_features(X: Any) -> np.ndarray:
@@ -125,16 +151,23 @@ class Trainer:
         self,
         model: Any,
         train: TrainSpec,
-        task: str,
+        task: str | None,
         data_type: str,
         seed: int,
         checkpoint: Path,
         log: Callable[[str], None],
         progress: Any = None,
+        loss: Any = None,
     ) -> None:
+        """``task`` is the kind of targets: ``"classification"`` (class ids), ``"regression"``
+        (scaled values), ``"raw"`` (float targets used as they are) or ``None`` (no targets).
+        ``loss`` is a registered :class:`~geoatlas.interfaces.Loss` (``loss(outputs, batch)``);
+        without one, cross-entropy or MSE by ``task``. The loss's parameters are optimised with
+        the model's and its state is checkpointed with it."""
         self.model, self.train, self.task, self.data_type = model, train, task, data_type
         self.seed, self.checkpoint, self.log, self.progress = seed, checkpoint, log, progress
-        self.opt = optimizer_for(model, train)
+        self.loss = loss
+        self.opt = optimizer_for(_WithLoss(model, loss) if loss is not None and any(True for _ in loss.parameters()) else model, train)
         self.history: list[dict[str, float]] = []
         self.y_mean: np.ndarray | None = None
         self.y_std: np.ndarray | None = None
@@ -148,6 +181,9 @@ class Trainer:
     def loss_fn(self) -> Callable[[Any, Any], Any]:
         import torch.nn.functional as F
 
+        if self.loss is not None:
+            loss = self.loss
+            return lambda out, y: loss(out, {"y": y})
         return F.cross_entropy if self.task == "classification" else F.mse_loss
 
     def resume(self) -> bool:
@@ -157,6 +193,8 @@ class Trainer:
             return False
         state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["model"])
+        if self.loss is not None and state.get("loss") is not None:
+            self.loss.load_state_dict(state["loss"])
         if self.opt is not None and state.get("optimizer") is not None:
             self.opt.load_state_dict(state["optimizer"])
         self.history = list(state["history"])
@@ -167,8 +205,12 @@ class Trainer:
     def _targets(self, y: np.ndarray) -> Any:
         import torch
 
+        if self.task is None or y is None:
+            return None
         if self.task == "classification":
             return torch.as_tensor(y, dtype=torch.long)
+        if self.task == "raw":
+            return torch.as_tensor(np.asarray(y, dtype=np.float32))
         y = np.asarray(y, dtype=np.float32)
         y2 = y.reshape(len(y), -1)
         if self.y_mean is None:
@@ -183,13 +225,16 @@ class Trainer:
                 self.y_std = np.ones(y2.shape[1], dtype=np.float32)
         return torch.as_tensor((y2 - self.y_mean) / self.y_std, dtype=torch.float32)
 
-    def fit(self, X: Any, y: np.ndarray, train_mask: Any = None) -> list[dict[str, float]]:
+    def fit(self, X: Any, y: np.ndarray | None, train_mask: Any = None, views: Callable[[Any, Any], list[Any]] | None = None) -> list[dict[str, float]]:
+        """Train for the remaining epochs. ``y=None`` trains without targets (the loss sees only
+        ``x``); ``views(xb, generator)`` makes augmented views of a batch, and the model is then
+        applied to each view (``outputs`` is the list of view outputs)."""
         import torch
 
         from ..utils import atomic_torch_save
 
         yt = self._targets(y)
-        n = len(y)
+        n = len(y) if y is not None else (1 if self.data_type == "graph_nodes" else len(X))
         loss_fn = self.loss_fn()
         custom = getattr(self.model, "training_step", None)
         epochs = self.train.epochs
@@ -204,15 +249,36 @@ class Trainer:
                 perm = torch.randperm(n, generator=gen).numpy()
                 bs = self.train.batch_size
                 batches = [perm[i : i + bs] for i in range(0, n, bs)]
+            view_gen = torch.Generator().manual_seed(self.seed * 4099 + epoch) if views is not None else None
             for idx in batches:
                 xb = self._feed(to_batch(X, idx, self.data_type))
-                if self.data_type == "graph_nodes":
+                if yt is None:
+                    yb = None
+                elif self.data_type == "graph_nodes":
                     yb = yt
                 else:
                     yb = yt[torch.as_tensor(idx)]
                 if self.opt is not None:
                     self.opt.zero_grad(set_to_none=True)
-                if custom is not None:
+                if self.loss is not None and (views is not None or yb is None or custom is None):
+                    batch: dict[str, Any] = {"x": xb, "epoch": epoch}
+                    if idx is not None:
+                        batch["index"] = torch.as_tensor(idx)
+                    if yb is not None:
+                        batch["y"] = yb
+                    if views is not None:
+                        batch["views"] = views(xb, view_gen)
+                        out = [self.model(v) for v in batch["views"]]
+                    else:
+                        out = self.model(xb)
+                        if self.task == "regression":
+                            out = out.reshape(out.shape[0], -1)
+                    if train_mask is not None:
+                        out = out[train_mask]
+                        if yb is not None:
+                            batch["y"] = yb[train_mask]
+                    loss = self.loss(out, batch)
+                elif custom is not None:
                     loss = custom(xb, yb, loss_fn) if train_mask is None else custom(xb, yb, _masked(loss_fn, train_mask))
                 else:
                     out = self.model(xb)
@@ -233,12 +299,16 @@ class Trainer:
             end_hook = getattr(self.model, "on_epoch_end", None)
             if end_hook is not None:
                 end_hook(epoch)
+            loss_hook = getattr(self.loss, "on_epoch_end", None)
+            if loss_hook is not None:
+                loss_hook(epoch)
             rec = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
             self.history.append(rec)
             atomic_torch_save(
                 {
                     "epoch": epoch,
                     "model": self.model.state_dict(),
+                    "loss": self.loss.state_dict() if self.loss is not None else None,
                     "optimizer": self.opt.state_dict() if self.opt is not None else None,
                     "history": self.history,
                 },
@@ -249,7 +319,8 @@ class Trainer:
                 self.progress()
         return self.history
 
-    def predict(self, X: Any, mask: Any = None, batch_size: int = 256) -> np.ndarray:
+    def outputs(self, X: Any, mask: Any = None, batch_size: int = 256, flat: bool = True) -> np.ndarray:
+        """The model's raw outputs on ``X`` (eval mode, no gradients), as float64."""
         import torch
 
         self.model.eval()
@@ -261,7 +332,12 @@ class Trainer:
                 n = len(X)
                 for i in range(0, n, batch_size):
                     outs.append(self.model(to_batch(X, np.arange(i, min(n, i + batch_size)), self.data_type)))
-        out = torch.cat([o.reshape(o.shape[0], -1) for o in outs]).double().numpy()
+        if flat:
+            return torch.cat([o.reshape(o.shape[0], -1) for o in outs]).double().numpy()
+        return torch.cat(outs).double().numpy()
+
+    def predict(self, X: Any, mask: Any = None, batch_size: int = 256) -> np.ndarray:
+        out = self.outputs(X, mask, batch_size)
         if self.task == "classification":
             return out.argmax(1)
         if self.y_mean is not None:
@@ -269,26 +345,19 @@ class Trainer:
         return out
 
 
+class _WithLoss:
+    """Parameters of a model and of its loss, for one optimiser (model's first, same order)."""
+
+    def __init__(self, model: Any, loss: Any) -> None:
+        self.model, self.loss = model, loss
+
+    def parameters(self) -> Any:
+        yield from self.model.parameters()
+        yield from self.loss.parameters()
+
+
 def _masked(loss_fn: Callable[[Any, Any], Any], mask: Any) -> Callable[[Any, Any], Any]:
     def fn(out: Any, y: Any) -> Any:
         return loss_fn(out[mask], y[mask])
 
     return fn
-
-
-def metrics_for(task: str, names: list[str], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    from sklearn import metrics as skm
-
-    out: dict[str, float] = {}
-    for name in names:
-        if name == "accuracy":
-            out[name] = float(skm.accuracy_score(y_true, y_pred))
-        elif name == "macro_f1":
-            out[name] = float(skm.f1_score(y_true, y_pred, average="macro"))
-        elif name == "mse":
-            out[name] = float(np.mean((np.asarray(y_true).reshape(len(y_true), -1) - np.asarray(y_pred).reshape(len(y_pred), -1)) ** 2))
-        elif name == "mae":
-            out[name] = float(np.mean(np.abs(np.asarray(y_true).reshape(len(y_true), -1) - np.asarray(y_pred).reshape(len(y_pred), -1))))
-        elif name == "r2":
-            out[name] = float(skm.r2_score(np.asarray(y_true).reshape(len(y_true), -1), np.asarray(y_pred).reshape(len(y_pred), -1)))
-    return {k: (round(v, 6) if math.isfinite(v) else v) for k, v in out.items()}

@@ -95,14 +95,15 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def _take(X: Any, idx: np.ndarray) -> Any:
-    if isinstance(X, np.ndarray):
-        return X[idx]
-    import torch
-
-    if isinstance(X, torch.Tensor):
-        return X[torch.as_tensor(idx)]
-    return [X[i] for i in idx]
+def _clean(d: Any) -> Any:
+    """Measure output as JSON-ready values (arrays to lists, numpy scalars to floats)."""
+    if isinstance(d, dict):
+        return {str(k): _clean(v) for k, v in d.items()}
+    if hasattr(d, "tolist"):
+        return d.tolist()
+    if isinstance(d, (list, tuple)):
+        return [_clean(v) for v in d]
+    return d
 
 
 class _Run:
@@ -157,26 +158,31 @@ class _Run:
         try:
             seed_everything(spec.seed)
             hooks.call_hook("before_step", step=step, spec=spec_dict)
-            bundle, split = self._load()
-            hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"n_samples": len(bundle), "data_type": bundle.data_type})
+            bundle, split, task, task_name = self._load()
+            hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"n_samples": len(bundle), "data_type": bundle.data_type, "task": task_name})
             step = "steps"
             hooks.call_hook("before_step", step=step, spec=spec_dict)
             shared, Xtr, Xte, dt = self._fit_steps(spec.steps, split["X_train"], split["X_test"], bundle.data_type, split["y_train"])
             hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"data_type": dt})
+            from .context import TaskContext
+
+            ctx = TaskContext(self, task, task_name, bundle)
             results: dict[str, Any] = {}
             fitted_models: dict[str, Any] = {}
             histories: dict[str, list[dict[str, float]]] = {}
+            model_data: dict[str, dict[str, Any]] = {}
             for label, mspec in spec.all_models().items():
                 step = f"train:{label}"
                 hooks.call_hook("before_step", step=step, spec=spec_dict)
                 t0 = time.perf_counter()
-                res, model, hist = self._model(label, mspec, shared, Xtr, Xte, dt, bundle, split)
+                res, model, hist, mdata = self._model(ctx, label, mspec, shared, Xtr, Xte, dt, bundle, split)
                 self.timings[label] = round(time.perf_counter() - t0, 3)
-                results[label], fitted_models[label], histories[label] = res, model, hist
+                results[label], fitted_models[label], histories[label], model_data[label] = res, model, hist, mdata
                 hooks.call_hook("after_step", step=step, spec=spec_dict, outputs=res)
             metrics = {
                 "name": spec.name,
                 "seed": spec.seed,
+                "task": task_name,
                 "data": {
                     "dataset": spec.data.dataset,
                     "data_type": bundle.data_type,
@@ -186,6 +192,11 @@ class _Run:
                 },
                 "models": results,
             }
+            if spec.measures:
+                step = "measures"
+                hooks.call_hook("before_step", step=step, spec=spec_dict)
+                metrics["measures"] = self._measures(fitted_models, model_data, {"X_train": Xtr, "X_test": Xte, "data_type": dt}, split)
+                hooks.call_hook("after_step", step=step, spec=spec_dict, outputs=metrics["measures"])
             if spec.plots:
                 from . import plots
 
@@ -203,37 +214,26 @@ class _Run:
             torch.set_num_threads(threads_before)
 
     # ------------------------------------------------------------------ data
-    def _load(self) -> tuple[Any, dict[str, Any]]:
+    def _load(self) -> tuple[Any, dict[str, Any], Any, str]:
         from ..api import create
 
         spec = self.spec
         bundle = create("dataset", spec.data.dataset, **spec.data.params)
         bundle = bundle.load()
+        task_name = spec.task.name if spec.task is not None else bundle.task
+        task = create("task", task_name, **(spec.task.params if spec.task is not None else {}))
+        why = task.incompatibility(bundle.data_type, bundle.task)
+        if why is not None:
+            raise GeoatlasError(f"task {task_name!r} cannot run on dataset {spec.data.dataset!r}: {why}")
         if bundle.task == "classification" and bundle.data_type != "graph_nodes":
             classes, y = np.unique(np.asarray(bundle.y), return_inverse=True)
             bundle.y = y.astype(np.int64)
             bundle.meta.setdefault("n_classes", len(classes))
         if isinstance(bundle.X, np.ndarray) and bundle.X.dtype.kind == "f" and not np.isfinite(bundle.X).all():
             raise GeoatlasError(f"dataset {spec.data.dataset!r} returned NaN/Inf values")
-        if bundle.data_type == "graph_nodes":
-            data = bundle.X
-            y = np.asarray(data.y)
-            tr = data.train_mask.numpy().astype(bool)
-            te = data.test_mask.numpy().astype(bool) if hasattr(data, "test_mask") else ~tr
-            bundle.meta.setdefault("n_classes", int(y.max()) + 1)
-            split = {"X_train": data, "X_test": data, "y_train": y, "y_test": y[te], "train_mask": tr, "test_mask": te,
-                     "n_train": int(tr.sum()), "n_test": int(te.sum())}
-        else:
-            from sklearn.model_selection import train_test_split
-
-            n = len(bundle)
-            y = np.asarray(bundle.y)
-            strat = y if (bundle.task == "classification" and spec.data.split.stratify) else None
-            idx_tr, idx_te = train_test_split(np.arange(n), test_size=spec.data.split.test, random_state=spec.seed, stratify=strat)
-            split = {"X_train": _take(bundle.X, idx_tr), "X_test": _take(bundle.X, idx_te), "y_train": y[idx_tr], "y_test": y[idx_te],
-                     "n_train": len(idx_tr), "n_test": len(idx_te)}
-        self.log(f"data: {spec.data.dataset} ({bundle.data_type}, {bundle.task}), train {split['n_train']}, test {split['n_test']}")
-        return bundle, split
+        split = task.split(bundle, spec.data.split, spec.seed)
+        self.log(f"data: {spec.data.dataset} ({bundle.data_type}, task {task_name}), train {split['n_train']}, test {split['n_test']}")
+        return bundle, split, task, task_name
 
     # ------------------------------------------------------------------ steps
     def _fit_steps(self, steps: list[StepSpec], Xtr: Any, Xte: Any, dt: str, ytr: Any) -> tuple[list[Any], Any, Any, str]:
@@ -321,31 +321,16 @@ class _Run:
         return out
 
     # ------------------------------------------------------------------ models
-    def _model(self, label: str, mspec: Any, shared: list[Any], Xtr: Any, Xte: Any, dt: str, bundle: Any, split: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dict[str, float]]]:
-        from .models import make_classifier, metrics_for
-
+    def _model(self, ctx: Any, label: str, mspec: Any, shared: list[Any], Xtr: Any, Xte: Any, dt: str, bundle: Any, split: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dict[str, float]], dict[str, Any]]:
         spec = self.spec
         own, Xtr_m, Xte_m, dt_m = self._fit_steps(mspec.steps, Xtr, Xte, dt, split["y_train"]) if mspec.steps else ([], Xtr, Xte, dt)
         steps_all = shared + own
-        names = spec.evaluate.metrics or (["accuracy", "macro_f1"] if bundle.task == "classification" else ["mse", "mae", "r2"])
-        history: list[dict[str, float]] = []
-        done_marker = self.dir / "checkpoints" / f"{label}.done.json"
-        if mspec.classifier is not None:
-            from .models import flatten_features
-
-            est = make_classifier(mspec.classifier, mspec.params, spec.seed, bundle.task)
-            with self._status(f"{label}: fitting {mspec.classifier}"):
-                est.fit(flatten_features(Xtr_m), split["y_train"])
-
-            def predict(X: Any) -> np.ndarray:
-                return est.predict(flatten_features(X))
-
-            model = est
-        else:
-            model, predict, history = self._train_encoder(label, mspec, Xtr_m, dt_m, bundle, split, done_marker)
-        Xte_eval = Xte_m
-        y_pred = predict(Xte_eval) if dt_m != "graph_nodes" else predict(Xte_eval)
-        res: dict[str, Any] = metrics_for(bundle.task, names, split["y_test"], y_pred)
+        names = spec.evaluate.metrics or list(ctx.task.default_metrics)
+        data = {**split, "X_train": Xtr_m, "X_test": Xte_m, "data_type": dt_m}
+        out = ctx.task.fit(ctx, label, mspec, data)
+        model, history = out.model, list(out.history)
+        res: dict[str, Any] = ctx.evaluate(names, out.y_true, out.predict(data["X_test"]))
+        res.update(out.extra)
         if history:
             res["final_train_loss"] = round(history[-1]["train_loss"], 6)
             res["epochs"] = len(history)
@@ -354,52 +339,37 @@ class _Run:
             for pname, pert in spec.evaluate.perturbations.items():
                 Xp, yp = self._perturb(pert, split, bundle)
                 Xp = self._apply_steps(steps_all, Xp)
-                res["perturbations"][pname] = metrics_for(bundle.task, names, yp, predict(Xp))
+                res["perturbations"][pname] = ctx.evaluate(names, yp, out.predict(Xp))
         self.log(f"model {label}: {res}")
         artifacts = getattr(model, "artifacts", None)
         if callable(artifacts):  # e.g. a sampler's histogram: kept next to the metrics
             from ..utils import atomic_write_text
 
             atomic_write_text(self.dir / "artifacts" / f"{label}.json", json.dumps(artifacts(), indent=2, default=_jsonable))
-        if spec.plots and hasattr(model, "embed"):
+        if spec.plots and hasattr(model, "embed") and "y_test" in split and bundle.task == "classification":
             self._plot_embeddings(label, model, Xte_m, dt_m, split)
-        return res, model, history
+        return res, model, history, data
 
-    def _train_encoder(self, label: str, mspec: Any, Xtr: Any, dt: str, bundle: Any, split: dict[str, Any], done_marker: Path) -> tuple[Any, Any, list[dict[str, float]]]:
-        import torch
-        from rich.progress import Progress
-
+    def _measures(self, models: dict[str, Any], model_data: dict[str, dict[str, Any]], shared: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
+        """Run the spec's measures: on each trained model (measures that need one) or on the data."""
         from ..api import create
-        from .models import Trainer
 
-        spec = self.spec
-        train = spec.train.merged(mspec.train)
-        params = self._infer("encoder", mspec.encoder, mspec.params, Xtr, dt, split["y_train"], bundle)
-        torch.manual_seed(spec.seed)
-        model = create("encoder", mspec.encoder, **params)
-        if model.__class__.__dict__.get("input_type") is not None and getattr(model, "input_type", dt) not in (dt, "vector", "features") and dt != "features":
-            self.log(f"note: {mspec.encoder} declares input_type {model.input_type!r}; the data are {dt!r}")
-        ckpt = self.dir / "checkpoints" / f"{label}.pt"
-        riem = [n for n, p in model.named_parameters() if type(p).__name__ == "ManifoldParameter"]
-        if riem and not train.optimizer.startswith("riemannian"):
-            self.log(f"warning: {label} has manifold parameters {riem[:3]}... but optimizer {train.optimizer!r} is not Riemannian")
-        with Progress(console=self.console, transient=True, disable=not self.show) as prog:
-            task_id = prog.add_task(f"training {label}", total=train.epochs)
-            trainer = Trainer(model, train, bundle.task, dt, spec.seed, ckpt, self.log, progress=lambda: prog.advance(task_id))
-            if self.resume and trainer.resume():
-                prog.update(task_id, completed=trainer.start_epoch)
-            mask = torch.as_tensor(split["train_mask"]) if dt == "graph_nodes" else None
-            history = trainer.fit(Xtr, split["y_train"] if dt != "graph_nodes" else np.asarray(bundle.X.y), train_mask=mask)
-        from ..utils import atomic_write_text
-
-        atomic_write_text(done_marker, json.dumps({"epochs": len(history)}))
-        test_mask = torch.as_tensor(split["test_mask"]) if dt == "graph_nodes" else None
-
-        def predict(X: Any) -> np.ndarray:
-            return trainer.predict(X, mask=test_mask)
-
-        model.eval()
-        return model, predict, history
+        out: dict[str, Any] = {}
+        for i, ms in enumerate(self.spec.measures):
+            key = ms.measure if ms.measure not in out else f"{ms.measure}_{i}"
+            measure = create("measure", ms.measure, **ms.params)
+            part = "test" if ms.on == "test" else "train"
+            y = split.get(f"y_{part}")
+            if getattr(measure, "needs_model", False):
+                labels = ms.models or list(models)
+                out[key] = {}
+                for label in labels:
+                    d = model_data[label]
+                    out[key][label] = _clean(measure(model=models[label], data={"X": d[f"X_{part}"], "y": y, "data_type": d["data_type"]}))
+            else:
+                out[key] = _clean(measure(data={"X": shared[f"X_{part}"], "y": y, "data_type": shared["data_type"]}))
+            self.log(f"measure {key}: {out[key]}")
+        return out
 
     def _perturb(self, pert: Any, split: dict[str, Any], bundle: Any) -> tuple[Any, np.ndarray]:
         import torch

@@ -28,6 +28,15 @@ def pipeline_json_schema() -> dict[str, Any]:
     enum_field("StepSpec", "encoder", "encoder")
     enum_field("ModelSpec", "encoder", "encoder")
     enum_field("PerturbationSpec", "group", "group")
+    enum_field("MeasureSpec", "measure", "measure")
+    ev = defs.get("EvaluateSpec", {}).get("properties", {})
+    if "metrics" in ev:
+        ev["metrics"] = {"type": "array", "items": {"enum": names("metric")}, "description": "registered metrics"}
+    # a component reference (task, loss, view group) is a name or {name, params}
+    ref = defs.get("ComponentRef")
+    if ref is not None:
+        kinds = sorted(set(names("task") + names("loss") + names("group")))
+        defs["ComponentRef"] = {"anyOf": [{"type": "string", "enum": kinds}, ref]}
     schema["title"] = "geoatlas pipeline spec"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

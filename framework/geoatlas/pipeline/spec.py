@@ -8,9 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "riemannian_adam", "riemannian_sgd")
 CLASSIFIERS = ("logistic_regression", "svc", "random_forest", "knn", "ridge")
-CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
-REGRESSION_METRICS = ("mse", "mae", "r2")
-METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
+CLUSTERERS = ("kmeans", "gaussian_mixture", "agglomerative")
 
 
 class _Strict(BaseModel):
@@ -22,6 +20,19 @@ class SplitSpec(_Strict):
 
     test: float = Field(0.25, gt=0, lt=1, description="fraction of samples held out for testing")
     stratify: bool = Field(True, description="keep class proportions (classification only)")
+
+
+class ComponentRef(_Strict):
+    """A registered component by name, with its constructor parameters. In YAML either
+    ``loss: info_nce`` or ``loss: {name: info_nce, params: {temperature: 0.5}}``."""
+
+    name: str = Field(description="a registered component (bare or full name)")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
 
 
 class DataSpec(_Strict):
@@ -83,21 +94,63 @@ class TrainSpec(_Strict):
 
 
 class ModelSpec(_Strict):
-    """A trained encoder (``encoder:``) or a scikit-learn estimator on features (``classifier:``)."""
+    """A trained encoder (``encoder:``, with an optional registered ``loss:``), or a scikit-learn
+    estimator on features (``classifier:``, or ``clusterer:`` for the clustering task)."""
 
     encoder: str | None = None
     classifier: Literal[CLASSIFIERS] | None = None  # type: ignore[valid-type]
+    clusterer: Literal[CLUSTERERS] | None = None  # type: ignore[valid-type]
     params: dict[str, Any] = Field(default_factory=dict)
+    loss: ComponentRef | None = Field(None, description="a registered loss (default: the task's)")
     train: TrainOverrides | None = None
     steps: list[StepSpec] = Field(default_factory=list, description="per-model feature steps")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ModelSpec:
-        if (self.encoder is None) == (self.classifier is None):
-            raise ValueError("a model names exactly one of `encoder:` or `classifier:`")
-        if self.classifier is not None and self.train is not None:
-            raise ValueError("`train:` applies to encoder models only, not to a classifier")
+        if sum(x is not None for x in (self.encoder, self.classifier, self.clusterer)) != 1:
+            raise ValueError("a model names exactly one of `encoder:`, `classifier:` or `clusterer:`")
+        if self.encoder is None and self.train is not None:
+            raise ValueError("`train:` applies to encoder models only, not to a scikit-learn estimator")
+        if self.encoder is None and self.loss is not None:
+            raise ValueError("`loss:` applies to encoder models only, not to a scikit-learn estimator")
         return self
+
+    @property
+    def kind(self) -> str:
+        return "encoder" if self.encoder is not None else "classifier" if self.classifier is not None else "clusterer"
+
+
+class ViewSpec(_Strict):
+    """How representation learning makes views of a sample: a random element of a registered
+    group acting on it, then Gaussian noise."""
+
+    group: ComponentRef | None = Field(None, description="a registered group whose random elements act on samples")
+    input_type: str | None = Field(None, description="how the group acts on samples (default: the data type)")
+    noise: float = Field(0.0, ge=0, description="std of Gaussian noise added to each view")
+    n_views: int = Field(2, ge=1, description="views per sample per step")
+
+
+class PretrainSpec(_Strict):
+    """Self-supervised pre-training of the model's encoder with a registered loss on unlabelled
+    training data (representation task); frozen features then feed the probes."""
+
+    loss: ComponentRef = Field(description="a registered loss")
+    views: ViewSpec = Field(default_factory=ViewSpec)
+    epochs: int = Field(10, ge=0)
+    batch_size: int = Field(128, ge=2)
+    optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    probes: list[Literal["linear", "knn"]] = Field(default_factory=lambda: ["linear", "knn"])  # type: ignore[valid-type]
+
+
+class MeasureSpec(_Strict):
+    """A registered measure run after training: on each model (measures that need one) or on the data."""
+
+    measure: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    on: Literal["test", "train"] = Field("test", description="which part of the data it sees")
+    models: list[str] | None = Field(None, description="model labels to measure (default: all)")
 
 
 class PerturbationSpec(_Strict):
@@ -112,7 +165,7 @@ class PerturbationSpec(_Strict):
 
 
 class EvaluateSpec(_Strict):
-    metrics: list[Literal[METRICS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    metrics: list[str] = Field(default_factory=list, description="registered metrics (default: the task's)")
     perturbations: dict[str, PerturbationSpec] = Field(default_factory=dict)
 
 
@@ -135,12 +188,15 @@ class PipelineSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="names the run directory")
     description: str = ""
     seed: int = 0
+    task: ComponentRef | None = Field(None, description="a registered task (default: the dataset's)")
     data: DataSpec
     steps: list[StepSpec] = Field(default_factory=list)
     model: ModelSpec | None = None
     models: dict[str, ModelSpec] | None = None
     train: TrainSpec = Field(default_factory=TrainSpec)
+    pretrain: PretrainSpec | None = None
     evaluate: EvaluateSpec = Field(default_factory=EvaluateSpec)
+    measures: list[MeasureSpec] = Field(default_factory=list)
     plots: bool = True
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 

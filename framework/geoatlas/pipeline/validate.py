@@ -195,9 +195,97 @@ def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", ba
             problems += _classifier_params(m.classifier, m.params, prefix, source, lines)  # type: ignore[arg-type]
     for pname, pert in spec.evaluate.perturbations.items():
         problems += check_component_params("group", pert.group, pert.params, ("evaluate", "perturbations", pname, "group"), source, lines, base_dir)
+    problems += _task_problems(spec, source, lines, base_dir)
+    for i, ms in enumerate(spec.measures):
+        problems += check_component_params("measure", ms.measure, ms.params, ("measures", i, "measure"), source, lines, base_dir)
+        unknown = [m for m in (ms.models or []) if m not in spec.all_models()]
+        if unknown:
+            problems.append(f"{_where(source, lines, ('measures', i, 'models'))}: no model called {', '.join(map(repr, unknown))}; "
+                            f"the models are: {', '.join(spec.all_models())}.")
     if problems:
         raise SpecError(_summary(problems), problems)
     return spec
+
+
+def _dataset_declares(spec: PipelineSpec) -> tuple[str | None, str | None]:
+    """The data type and task a dataset declares (class attributes, or its own parameters)."""
+    from ..plugins import catalog, import_target
+
+    try:
+        cls = import_target(catalog().resolve("dataset", spec.data.dataset))
+    except GeoatlasError:
+        return None, None
+    dt = spec.data.params.get("data_type", getattr(cls, "data_type", None))
+    task = spec.data.params.get("task", getattr(cls, "task", None))
+    return (dt if isinstance(dt, str) else None), (task if isinstance(task, str) else None)
+
+
+def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path | None) -> list[str]:
+    """The task exists, fits the dataset and the models; metrics, losses and pre-training fit the task."""
+    from ..plugins import catalog, import_target
+
+    problems: list[str] = []
+    data_type, ds_task = _dataset_declares(spec)
+    if spec.task is not None:
+        loc: tuple[Any, ...] = ("task",) if ("task", "name") not in lines else ("task", "name")
+        problems += check_component_params("task", spec.task.name, spec.task.params, loc, source, lines, base_dir)
+        if problems:
+            return problems
+        task_name = spec.task.name
+    else:
+        loc = ("data", "dataset")
+        task_name = ds_task or "classification"
+    cat = catalog()
+    try:
+        info = cat.resolve("task", task_name)
+        task_cls = import_target(info)
+    except GeoatlasError as exc:
+        return [f"{_where(source, lines, loc)}: dataset {spec.data.dataset!r} declares task {task_name!r}: {exc}"]
+    if data_type is not None:
+        why = task_cls.incompatibility(data_type, ds_task)
+        if why is not None:
+            problems.append(f"{_where(source, lines, loc)}: task {task_name!r} cannot run on dataset {spec.data.dataset!r}: {why}.")
+    kinds = getattr(task_cls, "model_kinds", ("encoder", "classifier"))
+    for label, m in spec.all_models().items():
+        prefix: tuple[Any, ...] = ("models", label) if spec.models else ("model",)
+        if m.kind not in kinds:
+            problems.append(f"{_where(source, lines, prefix + (m.kind,))}: task {task_name!r} takes models of kind "
+                            f"{' or '.join(kinds)}, not a {m.kind}.")
+        if m.loss is not None:
+            problems += check_component_params("loss", m.loss.name, m.loss.params, prefix + ("loss",), source, lines, base_dir)
+    for i, name in enumerate(spec.evaluate.metrics):
+        try:
+            metric_cls = import_target(cat.resolve("metric", name))
+        except GeoatlasError as exc:
+            problems.append(f"{_where(source, lines, ('evaluate', 'metrics', i))}: {exc}")
+            continue
+        applies = getattr(metric_cls, "applies_to", None)
+        if applies is not None and not applies(task_name):
+            fitting = sorted(c.name for c in cat.components.values() if c.kind == "metric" and _applies(c, task_name))
+            problems.append(f"{_where(source, lines, ('evaluate', 'metrics', i))}: metric {name!r} does not apply to task "
+                            f"{task_name!r} (it is for {', '.join(metric_cls.tasks)}). Metrics for {task_name}: {', '.join(fitting) or '(none)'}.")
+    wants_pretrain = getattr(task_cls, "pretrain", "never")
+    if spec.pretrain is not None:
+        if wants_pretrain == "never":
+            problems.append(f"{_where(source, lines, ('pretrain',))}: task {task_name!r} has no pre-training stage; "
+                            "`pretrain:` belongs to the representation task.")
+        else:
+            problems += check_component_params("loss", spec.pretrain.loss.name, spec.pretrain.loss.params, ("pretrain", "loss"), source, lines, base_dir)
+            g = spec.pretrain.views.group
+            if g is not None:
+                problems += check_component_params("group", g.name, g.params, ("pretrain", "views", "group"), source, lines, base_dir)
+    elif wants_pretrain == "required":
+        problems.append(f"{_where(source, lines, loc)}: task {task_name!r} needs a `pretrain:` section (the loss and views to pre-train with).")
+    return problems
+
+
+def _applies(comp: Any, task: str) -> bool:
+    from ..plugins import import_target
+
+    try:
+        return bool(import_target(comp).applies_to(task))
+    except Exception:
+        return False
 
 
 def _raw_name_problems(data: dict[str, Any], source: str, lines: Lines) -> list[str]:

@@ -11,5 +11,15 @@ with the numbers when a property fails. Use them in tests::
 from __future__ import annotations
 
 from .checks import check_descriptor, check_equivariance, check_group, check_manifold
+from .kinds import check_loss, check_measure, check_metric, check_task
 
-__all__ = ["check_descriptor", "check_equivariance", "check_group", "check_manifold"]
+__all__ = [
+    "check_descriptor",
+    "check_equivariance",
+    "check_group",
+    "check_loss",
+    "check_manifold",
+    "check_measure",
+    "check_metric",
+    "check_task",
+]

@@ -22,9 +22,15 @@ MANIFEST = {
             "hyperbolic_tree": {"target": ".synthetic:HyperbolicTree", "summary": "a balanced tree graph, nodes labelled by their top-level subtree"},
             "local_arrays": {"target": ".local:LocalArrays", "summary": "NumPy (.npy/.npz) or CSV arrays at a local path"},
             "pyg_local": {"target": ".local:PyGLocal", "summary": "a torch-geometric TUDataset already on disk at a local root (no download)"},
+            "co2_series": {"target": ".timeseries:CO2Series", "summary": "Mauna Loa weekly CO2 (statsmodels), a univariate series for forecasting"},
+            "sunspots_series": {"target": ".timeseries:SunspotsSeries", "summary": "yearly sunspot numbers 1700-2008 (statsmodels), univariate"},
+            "periodic_series": {"target": ".timeseries:PeriodicSeries", "summary": "synthetic multichannel series with known periods and cross-channel coupling"},
+            "synthetic_ctr": {"target": ".tabular:SyntheticCTR", "summary": "click-through table: Zipf-distributed categorical fields, known informative/noise fields and interactions"},
+            "synthetic_kg": {"target": ".kg:SyntheticKG", "summary": "a knowledge graph of (head, relation, tail) triples with known relation patterns (symmetry, inversion, composition)"},
+            "graph_edges": {"target": ".kg:GraphEdges", "summary": "the edges of a packaged or generated graph (karate club, SBM) for link prediction"},
         }
     },
-    "extras": [],
+    "extras": ["timeseries"],
     "verified": ["plugins/geoatlas_plugins/datasets/tests: shapes, dtypes, determinism under a seed, clear errors for bad paths"],
 }
 
