@@ -35,6 +35,32 @@ MANIFEST = {
         "VICReg variance/covariance terms against numpy closed forms (1e-10); gradcheck of the deep predictor",
         "reproduction on rotated digits: invariant part better for class (0.698 vs 0.569), equivariant part for rotation (R2 0.940 vs 0.831)",
     ],
+    "claims": [
+        {
+            "id": "inv_part_better_for_class",
+            "claim": "A linear probe predicts the class better from the invariant part of the representation than from the equivariant part.",
+            "paper": "class accuracy: invariant part > equivariant part",
+            "where": "Sec. 5, evaluation of the split representation (3DIEBench)",
+            "metric": "linear-probe test accuracy of r_inv vs r_equi",
+            "direction": "ordering",
+        },
+        {
+            "id": "equi_part_better_for_rotation",
+            "claim": "The relative rotation between two views is predicted better from the equivariant part than from the invariant part.",
+            "paper": "rotation-prediction R^2: equivariant part > invariant part",
+            "where": "Sec. 5, evaluation of the split representation (3DIEBench)",
+            "metric": "R^2 of an MLP probe predicting (cos d, sin d) from both views' representations",
+            "direction": "ordering",
+        },
+        {
+            "id": "inv_part_discards_rotation",
+            "claim": "Training makes the invariant part invariant: after SIE training it carries less rotation information than the same part of an untrained network.",
+            "paper": "the invariant part keeps little information about the transformation (low rotation R^2)",
+            "where": "Sec. 5, evaluation of the split representation (3DIEBench)",
+            "metric": "rotation R^2 of r_inv, trained vs untrained",
+            "direction": "lower",
+        },
+    ],
 }
 
 
