@@ -220,8 +220,11 @@ class _Run:
         spec = self.spec
         bundle = create("dataset", spec.data.dataset, **spec.data.params)
         bundle = bundle.load()
-        task_name = spec.task.name if spec.task is not None else bundle.task
-        task = create("task", task_name, **(spec.task.params if spec.task is not None else {}))
+        from ..plugins import catalog
+
+        requested = spec.task.name if spec.task is not None else bundle.task
+        task = create("task", requested, **(spec.task.params if spec.task is not None else {}))
+        task_name = catalog().resolve("task", requested).name  # metrics name tasks by their bare names
         why = task.incompatibility(bundle.data_type, bundle.task)
         if why is not None:
             raise GeoatlasError(f"task {task_name!r} cannot run on dataset {spec.data.dataset!r}: {why}")

@@ -241,6 +241,7 @@ def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path
         task_cls = import_target(info)
     except GeoatlasError as exc:
         return [f"{_where(source, lines, loc)}: dataset {spec.data.dataset!r} declares task {task_name!r}: {exc}"]
+    task_name = info.name  # metrics name tasks by their bare names
     if data_type is not None:
         why = task_cls.incompatibility(data_type, ds_task)
         if why is not None:

@@ -42,7 +42,7 @@ def check_loss(
     value = loss(outputs, batch)
     if not isinstance(value, torch.Tensor) or value.dim() != 0:
         _fail(f"a loss must return a scalar tensor, got {type(value).__name__} of shape {getattr(value, 'shape', None)}", report)
-    report["value"] = float(value)
+    report["value"] = float(value.detach())
     if not math.isfinite(report["value"]):
         _fail("the loss is not finite", report)
     leaves = [t for t in _tensors(outputs) if t.requires_grad]
