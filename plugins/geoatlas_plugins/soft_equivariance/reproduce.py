@@ -10,6 +10,7 @@ regulariser for O(2)_xy) without being told, and its test MSE beats both the unc
 and the misspecified hard O(3) model.
 
     python plugins/geoatlas_plugins/soft_equivariance/reproduce.py [--steps 900] [--seeds 2]   (about 3 minutes on one core)
+    (or ``make reproduce PLUGIN=soft_equivariance``; writes results.json next to this script)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 import geoatlas as ga
+from geoatlas.echo import Reproduction
 
 GROUPS = ["o3", "o2_xy", "o2_yz", "o2_xz"]
 
@@ -68,6 +70,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--equiv-init", type=float, default=0.1)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    rep = Reproduction(
+        __file__,
+        scale=f"modified inertia (breaking {args.breaking}), {args.n_train} train / 1000 test, {args.steps} Adam steps of batch 128, {args.seeds} seeds",
+        seeds=list(range(args.seeds)),
+    )
     bundle = ga.create("dataset", "modified_inertia", n_samples=args.n_train + 1000, breaking=args.breaking, seed=0).load()
     X = torch.as_tensor(bundle.X, dtype=torch.float64)
     Y = torch.as_tensor(bundle.y, dtype=torch.float64)
@@ -92,6 +99,22 @@ def main(argv: list[str] | None = None) -> dict:
     smallest_r = [min(GROUPS, key=lambda g, r=r: r["summary"][g]["R"]) for r in results["PER"]]
     smallest_err = [min(GROUPS, key=lambda g, r=r: r["errors"][g]) for r in results["PER"]]
     print(f"per seed: largest strength {chosen}; smallest final R {smallest_r}; smallest measured error {smallest_err}")
+
+    mse = {kind: float(np.mean([r["test_mse"] for r in runs])) for kind, runs in results.items()}
+    setup = "typed scalar/vector/matrix MLP, not EMLP; symmetric look-alike of the paper's target; "
+    rep.record("per_beats_mlp", ours=f"PER {mse['PER']:.3f} vs MLP {mse['MLP']:.3f}", value=mse["PER"],
+               holds=mse["PER"] < mse["MLP"], note=setup + "MLP = same network, no regulariser")
+    rep.record("per_beats_hard_o3", ours=f"PER {mse['PER']:.3f} vs hard O(3) {mse['hard O(3)']:.3f}", value=mse["PER"],
+               holds=mse["PER"] < mse["hard O(3)"],
+               note=setup + f"hard O(3) = weights projected every step; hard O(2)_xy (true group) {mse['hard O(2)_xy']:.3f}")
+    rep.record("smallest_regulariser_true_group", ours=", ".join(smallest_r), holds=all(g == "o2_xy" for g in smallest_r),
+               note=f"argmin of final R per seed; smallest measured equivariance error per seed: {', '.join(smallest_err)}")
+    rep.record("largest_strength_true_group", ours=", ".join(chosen), holds=all(g == "o2_xy" for g in chosen),
+               note=f"argmax of lambda per seed; strengths re-tuned once at step {args.steps // 2}")
+    hard_err = max(r["errors"][g] for r in results["hard O(3)"] for g in GROUPS)
+    rep.record("projected_exactly_equivariant", ours=hard_err, holds=hard_err < 1e-10,
+               note="float64, 8 Haar-random elements per candidate on 200 test inputs")
+    print(f"wrote {rep.write()}")
     return results
 
 
