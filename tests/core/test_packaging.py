@@ -1,5 +1,6 @@
 """Registry agreement, dependency pins, third-party and broken plugin packages, scaffold, examples."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -112,7 +113,19 @@ def _pipeline_id(p: Path) -> str:
 def test_example_pipeline_runs(spec, tmp_path):
     res = ga.Pipeline.from_yaml(spec).run(runs_root=tmp_path, progress=False)
     assert res.metrics["models"], "no model results"
+    task = ga.create("task", res.metrics["task"])
+    names = ga.Pipeline.from_yaml(spec).spec.evaluate.metrics or list(task.default_metrics)
     for label, m in res.metrics["models"].items():
-        vals = [v for k, v in m.items() if k in ("accuracy", "macro_f1", "mse", "mae", "r2")]
+        vals = [m[k] for k in names if k in m]
         assert vals and all(v == v for v in vals), f"{label}: missing or NaN metrics {m}"
+    before = BEFORE.get(str(spec.relative_to(ROOT)))
+    if before is not None:  # the spec predates core v2: the task contract must not change its numbers
+        assert res.metrics["models"] == before
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+BEFORE = json.loads((ROOT / "tests" / "core" / "data" / "metrics_before_core_v2.json").read_text())["pipelines"]
+
+
+def test_every_spec_from_before_core_v2_is_still_checked():
+    assert len(BEFORE) == 22 and all((ROOT / p).exists() for p in BEFORE)

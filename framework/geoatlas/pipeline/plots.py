@@ -86,3 +86,27 @@ def _save(fig: Any, path: Path) -> None:
     os.close(fd)
     fig.savefig(tmp, dpi=110)
     os.replace(tmp, path)
+
+
+def perturbation_bars(models: dict[str, dict[str, Any]], metric: str, path: Path) -> Path | None:
+    """One bar per model and condition (clean test data, each perturbation) for ``metric``."""
+    rows = {label: res for label, res in models.items() if metric in res and res.get("perturbations")}
+    if not rows:
+        return None
+    conditions = ["clean"] + sorted({p for res in rows.values() for p in res["perturbations"]})
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(rows) * len(conditions) / 2, 3.5))
+    width = 0.8 / len(conditions)
+    for j, cond in enumerate(conditions):
+        vals = [res[metric] if cond == "clean" else res["perturbations"].get(cond, {}).get(metric, np.nan) for res in rows.values()]
+        xs = np.arange(len(rows)) + (j - (len(conditions) - 1) / 2) * width
+        bars = ax.bar(xs, vals, width, label=cond if cond == "clean" else f"test data {cond}")
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(np.arange(len(rows)), list(rows), fontsize=8)
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -201,6 +201,9 @@ class _Run:
                 from . import plots
 
                 plots.training_curves(histories, self.dir / "plots" / "training_curves.png")
+                names = spec.evaluate.metrics or list(task.default_metrics)
+                if spec.evaluate.perturbations and names:
+                    plots.perturbation_bars(results, names[0], self.dir / "plots" / "perturbations.png")
             atomic_write_text(self.dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
             atomic_write_text(self.dir / "timings.json", json.dumps({"train_seconds": self.timings}, indent=2))
             self.log("done")
