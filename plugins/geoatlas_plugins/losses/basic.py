@@ -10,6 +10,21 @@ import torch.nn.functional as F
 from geoatlas.interfaces import Loss
 
 
+def _like_targets(outputs: torch.Tensor, y: torch.Tensor, name: str) -> torch.Tensor:
+    """``outputs`` in the shape of the targets, when both hold the same values per sample.
+
+    A head of shape ``(B, 1)`` against targets ``(B,)`` is fine; a head with a different number
+    of values per sample raises instead of being broadcast against the targets.
+    """
+    same_batch = outputs.dim() > 0 and y.dim() > 0 and outputs.shape[0] == y.shape[0]
+    if outputs.numel() != y.numel() or not same_batch:
+        raise ValueError(
+            f"{name}: the model gives outputs of shape {tuple(outputs.shape)} but the targets have shape "
+            f"{tuple(y.shape)}; they need the same number of values per sample (check out_features)"
+        )
+    return outputs.reshape(y.shape)
+
+
 class CrossEntropy(Loss):
     """Softmax cross-entropy of logits ``(B, C)`` against class ids ``batch["y"]``."""
 
@@ -34,7 +49,7 @@ class MSE(Loss):
 
     def forward(self, outputs: Any, batch: dict[str, Any]) -> torch.Tensor:
         y = batch["y"]
-        return F.mse_loss(outputs.reshape(y.shape) if outputs.numel() == y.numel() else outputs, y)
+        return F.mse_loss(_like_targets(outputs, y, "mse"), y)
 
 
 class BCE(Loss):
@@ -44,4 +59,4 @@ class BCE(Loss):
 
     def forward(self, outputs: Any, batch: dict[str, Any]) -> torch.Tensor:
         y = batch["y"].to(outputs.dtype)
-        return F.binary_cross_entropy_with_logits(outputs.reshape(y.shape), y)
+        return F.binary_cross_entropy_with_logits(_like_targets(outputs, y, "bce"), y)
