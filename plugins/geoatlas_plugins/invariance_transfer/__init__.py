@@ -31,6 +31,37 @@ MANIFEST = {
         "invariance measure: < 1e-6 for an orbit-averaged (exactly invariant) model, 1.00 +- 0.03 for independent inputs, equals a numpy re-computation (1e-12)",
         "reproduction: pretraining on a family gives the lowest d_T for it; Spearman(invariance, transfer accuracy) = 0.68",
     ],
+    "claims": [
+        {
+            "id": "matching_invariance_transfers_best",
+            "claim": "For each target task (a rotate / translate / scale nuisance), the model pretrained with that "
+            "transformation transfers best",
+            "paper": "invariance to the right transformations is as, or often more, important for transfer than the number "
+            "of samples, the architecture or the pretraining classes",
+            "where": "Speicher et al. 2024, abstract finding (a); Transforms-2D experiments",
+            "metric": "transfer accuracy of a logistic-regression probe on frozen features",
+            "direction": "ordering",
+        },
+        {
+            "id": "invariance_correlates_with_transfer",
+            "claim": "Across (pretrained model, target task) pairs, invariance to the task's transformation correlates "
+            "positively with transfer accuracy",
+            "paper": "representations invariant to the target task's transformations transfer better; wrong invariances "
+            "can harm transfer (qualitative)",
+            "where": "Speicher et al. 2024, abstract findings (a) and (b)",
+            "metric": "Spearman correlation of -d_T and transfer accuracy (p < 0.05)",
+            "direction": "higher",
+        },
+        {
+            "id": "learned_invariance_transfers_to_new_classes",
+            "claim": "Invariance learned in pretraining carries over to classes not seen in pretraining: the model "
+            "pretrained with a transformation is the most invariant to it on new objects",
+            "paper": "learned invariance transfers between tasks, depending on how source and target relate (qualitative)",
+            "where": "Speicher et al. 2024, abstract finding (c)",
+            "metric": "representational invariance d_T on new classes (lower = more invariant)",
+            "direction": "ordering",
+        },
+    ],
 }
 
 
