@@ -95,8 +95,12 @@ class DistMult(_TripleScorer):
 
 
 class NodeEmbedding(_TripleScorer):
-    """Free node embeddings scored by a dot product, ``score(u, ., v) = <e_u, e_v>``: the
+    """Free node embeddings scored by a dot product, ``score(u, ., v) = <e_u, e_v> + b``: the
     plain-graph link-prediction baseline (one relation; the relation id is checked, not used).
+
+    The learned scalar ``b`` (``bias=True``) changes no ranking; it lets a logistic loss fit the
+    base rate of edges, which a bias-free dot product of low dimension cannot (most node pairs
+    are not edges).
 
     Parameters
     ----------
@@ -108,9 +112,12 @@ class NodeEmbedding(_TripleScorer):
         Number of relations in the data; must be 1 (filled in by the task).
     init_std : float
         Standard deviation of the normal initialisation.
+    bias : bool
+        Add a learned scalar to every score.
     """
 
-    def __init__(self, num_entities: int | None = None, dim: int = 16, num_relations: int = 1, init_std: float = 0.1) -> None:
+    def __init__(self, num_entities: int | None = None, dim: int = 16, num_relations: int = 1, init_std: float = 0.1,
+                 bias: bool = True) -> None:
         super().__init__()
         self.num_entities = _check_count("num_entities", num_entities)
         self.dim = _check_count("dim", dim)
@@ -119,15 +126,21 @@ class NodeEmbedding(_TripleScorer):
             raise ValueError(f"node_embedding scores one relation, but the data have num_relations={num_relations}; use distmult for a knowledge graph")
         if not init_std > 0:
             raise ValueError(f"init_std must be > 0, got {init_std}")
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
         self.entity = nn.Embedding(self.num_entities, self.dim)
         nn.init.normal_(self.entity.weight, std=init_std)
+        self.bias = nn.Parameter(torch.zeros(())) if bias else None
+
+    def _b(self) -> torch.Tensor | float:
+        return self.bias if self.bias is not None else 0.0
 
     def forward(self, triples: torch.Tensor) -> torch.Tensor:
         t = self._check(triples)
-        return (self.entity(t[:, 0]) * self.entity(t[:, 2])).sum(-1)
+        return (self.entity(t[:, 0]) * self.entity(t[:, 2])).sum(-1) + self._b()
 
     def score_all(self, triples: torch.Tensor, side: str = "tail") -> torch.Tensor:
         """``(B, num_entities)`` scores with the ``side`` node of each triple replaced by every node."""
         t = self._check(triples)
         keep = t[:, 0] if self._side(side) == "tail" else t[:, 2]
-        return self.entity(keep) @ self.entity.weight.T
+        return self.entity(keep) @ self.entity.weight.T + self._b()

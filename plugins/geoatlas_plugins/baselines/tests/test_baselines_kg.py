@@ -47,9 +47,14 @@ def test_score_all_equals_scoring_every_candidate(name, kw, side):
 def test_node_embedding_is_a_dot_product():
     torch.manual_seed(0)
     m = ga.create("encoder", "node_embedding", num_entities=6, dim=4).double()
+    with torch.no_grad():
+        m.bias.fill_(0.25)
     T = torch.tensor([[0, 0, 1], [2, 0, 5], [3, 0, 3]])
     E = m.entity.weight.detach().numpy()
-    assert np.allclose(m(T).detach().numpy(), [E[0] @ E[1], E[2] @ E[5], E[3] @ E[3]], rtol=0, atol=1e-12)
+    ref = np.array([E[0] @ E[1], E[2] @ E[5], E[3] @ E[3]]) + 0.25
+    assert np.allclose(m(T).detach().numpy(), ref, rtol=0, atol=1e-12)
+    plain = ga.create("encoder", "node_embedding", num_entities=6, dim=4, bias=False)
+    assert plain.bias is None and not any(p.dim() == 0 for p in plain.parameters())
 
 
 def test_training_separates_a_symmetric_relation():
@@ -82,6 +87,7 @@ def test_training_separates_a_symmetric_relation():
     ("distmult", {"num_entities": 5.0, "num_relations": 2}, TypeError, "num_entities must be an integer"),
     ("node_embedding", {"num_entities": 5, "num_relations": 3}, ValueError, "one relation"),
     ("node_embedding", {"num_entities": 5, "init_std": 0.0}, ValueError, "init_std"),
+    ("node_embedding", {"num_entities": 5, "bias": 1}, TypeError, "bias must be a bool"),
 ])
 def test_bad_parameters(name, kw, exc, match):
     with pytest.raises(exc, match=match):
