@@ -102,7 +102,7 @@ def test_nll_loss():
 
     def make(k):
         base = torch.arange(5, dtype=torch.float64)
-        out = base.repeat(k).requires_grad_(True)
+        out = base.repeat(k)
         return out, {"x": out}
 
     check_loss(loss, lp, {"x": lp}, make_batch=make)
