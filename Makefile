@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml examples/third_party_plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[all,dev]"
+	$(BIN)/pip install --quiet -e ".[all,dev,test]"
 	$(BIN)/pip install --quiet -e examples/third_party_plugin
 	touch $(STAMP)
 

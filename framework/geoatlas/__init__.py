@@ -89,5 +89,17 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import testing, utils
-    from .interfaces import DataBundle, Dataset, Descriptor, Encoder, Group, Loss, Manifold, Measure, Metric, Task, TaskOutput
+    from .interfaces import (
+        DataBundle,
+        Dataset,
+        Descriptor,
+        Encoder,
+        Group,
+        Loss,
+        Manifold,
+        Measure,
+        Metric,
+        Task,
+        TaskOutput,
+    )
     from .pipeline import Pipeline, RunResult

@@ -102,7 +102,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
     cols: list[str] = []
     for res in models.values():
         for k, v in res.items():
-            if k not in cols and not isinstance(v, dict):
+            if k not in cols and not isinstance(v, (dict, list)):
                 cols.append(k)
     table = Table(title=f"{metrics['name']} ({metrics['data']['dataset']}, test n={metrics['data']['n_test']})")
     table.add_column("model")

@@ -344,6 +344,10 @@ class Task(abc.ABC):
     model_kinds: ClassVar[tuple[str, ...]] = ("encoder",)
     #: whether a ``pretrain:`` section is "never" allowed, "optional" or "required"
     pretrain: ClassVar[str] = "never"
+    #: encoder parameters that ``inferred_params`` fills in (the validator does not ask for them)
+    inferred: ClassVar[tuple[str, ...]] = ()
+    #: whether ``evaluate.perturbations`` (test samples moved by a group) apply
+    perturbable: ClassVar[bool] = False
 
     @classmethod
     def incompatibility(cls, data_type: str, dataset_task: str | None) -> str | None:

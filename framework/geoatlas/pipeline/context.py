@@ -132,15 +132,24 @@ class TaskContext:
             self._metrics[name] = self.create("metric", name)
         return self._metrics[name]
 
-    def evaluate(self, names: list[str], y_true: Any, predictions: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(self, names: list[str], y_true: Any, predictions: dict[str, Any], *, explicit: bool | None = None) -> dict[str, Any]:
         """Each named metric on the prediction it takes (``metric.input``); ``y_true`` is one
-        array, or a dict keyed like ``predictions`` when the truths differ per input."""
+        array, or a dict keyed like ``predictions`` when the truths differ per input.
+
+        A metric whose prediction the model does not give is an error when the spec named it
+        (``explicit``, by default: the spec lists metrics), and is skipped with a log line when it
+        is one of the task's defaults (a sampler has no likelihood for ``nll``)."""
         import math
 
+        if explicit is None:
+            explicit = bool(self.spec.evaluate.metrics)
         out: dict[str, Any] = {}
         for name in names:
             m = self.metric(name)
             key = getattr(m, "input", "labels")
+            if key not in predictions and not explicit:
+                self.log(f"metric {name} skipped: the model gives no {key!r} predictions (it gives: {', '.join(predictions)})")
+                continue
             if key not in predictions:
                 raise GeoatlasError(
                     f"metric {name!r} needs {key!r} predictions, which this {self.task_name} model does not give "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -238,6 +240,7 @@ class Trainer:
         loss_fn = self.loss_fn()
         custom = getattr(self.model, "training_step", None)
         epochs = self.train.epochs
+        last_save = time.perf_counter()
         for epoch in range(self.start_epoch, epochs):
             torch.manual_seed(self.seed * 100_003 + epoch)
             self.model.train()
@@ -246,7 +249,9 @@ class Trainer:
                 batches = [None]
             else:
                 gen = torch.Generator().manual_seed(self.seed * 7919 + epoch)
-                perm = torch.randperm(n, generator=gen).numpy()
+                perm = torch.randperm(n, generator=gen)
+                if not isinstance(X, torch.Tensor):
+                    perm = perm.numpy()  # numpy arrays and lists of samples are indexed with numpy
                 bs = self.train.batch_size
                 batches = [perm[i : i + bs] for i in range(0, n, bs)]
             view_gen = torch.Generator().manual_seed(self.seed * 4099 + epoch) if views is not None else None
@@ -257,13 +262,13 @@ class Trainer:
                 elif self.data_type == "graph_nodes":
                     yb = yt
                 else:
-                    yb = yt[torch.as_tensor(idx)]
+                    yb = yt[idx if isinstance(idx, torch.Tensor) else torch.as_tensor(idx)]
                 if self.opt is not None:
                     self.opt.zero_grad(set_to_none=True)
                 if self.loss is not None and (views is not None or yb is None or custom is None):
                     batch: dict[str, Any] = {"x": xb, "epoch": epoch}
                     if idx is not None:
-                        batch["index"] = torch.as_tensor(idx)
+                        batch["index"] = idx if isinstance(idx, torch.Tensor) else torch.as_tensor(idx)
                     if yb is not None:
                         batch["y"] = yb
                     if views is not None:
@@ -285,16 +290,17 @@ class Trainer:
                     if self.task == "regression":
                         out = out.reshape(out.shape[0], -1)
                     loss = loss_fn(out[train_mask], yb[train_mask]) if train_mask is not None else loss_fn(out, yb)
-                if not torch.isfinite(loss):
+                value = float(loss.detach())
+                if not math.isfinite(value):
                     raise GeoatlasError(
-                        f"training diverged: the loss became {float(loss)} in epoch {epoch + 1}. "
+                        f"training diverged: the loss became {value} in epoch {epoch + 1}. "
                         "Lower the learning rate, or check the inputs for extreme values."
                     )
                 if self.opt is not None and loss.requires_grad:
                     loss.backward()
                     self.opt.step()
                 k = 1 if idx is None else len(idx)
-                total += float(loss.detach()) * k
+                total += value * k
                 count += k
             end_hook = getattr(self.model, "on_epoch_end", None)
             if end_hook is not None:
@@ -304,16 +310,20 @@ class Trainer:
                 loss_hook(epoch)
             rec = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
             self.history.append(rec)
-            atomic_torch_save(
-                {
-                    "epoch": epoch,
-                    "model": self.model.state_dict(),
-                    "loss": self.loss.state_dict() if self.loss is not None else None,
-                    "optimizer": self.opt.state_dict() if self.opt is not None else None,
-                    "history": self.history,
-                },
-                self.checkpoint,
-            )
+            every = getattr(self.train, "checkpoint_seconds", 0.0)
+            now = time.perf_counter()
+            if epoch == self.start_epoch or epoch == epochs - 1 or now - last_save >= every:
+                last_save = now
+                atomic_torch_save(
+                    {
+                        "epoch": epoch,
+                        "model": self.model.state_dict(),
+                        "loss": self.loss.state_dict() if self.loss is not None else None,
+                        "optimizer": self.opt.state_dict() if self.opt is not None else None,
+                        "history": self.history,
+                    },
+                    self.checkpoint,
+                )
             self.log(f"epoch {epoch + 1}/{epochs} train_loss={rec['train_loss']:.4f}")
             if self.progress is not None:
                 self.progress()

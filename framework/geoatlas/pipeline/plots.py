@@ -27,7 +27,8 @@ def training_curves(histories: dict[str, list[dict[str, float]]], path: Path) ->
         ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], marker="o", ms=3, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
-    ax.set_yscale("log")
+    if all(h["train_loss"] > 0 for hist in histories.values() for h in hist):
+        ax.set_yscale("log")
     ax.legend()
     fig.tight_layout()
     _save(fig, path)

@@ -364,9 +364,9 @@ class _Run:
         for i, ms in enumerate(self.spec.measures):
             key = ms.measure if ms.measure not in out else f"{ms.measure}_{i}"
             measure = create("measure", ms.measure, **ms.params)
-            part = "test" if ms.on == "test" else "train"
+            part = ms.part
             y = split.get(f"y_{part}")
-            if getattr(measure, "needs_model", False):
+            if getattr(measure, "needs_model", False) or ms.models is not None:
                 labels = ms.models or list(models)
                 out[key] = {}
                 for label in labels:

@@ -73,6 +73,7 @@ class TrainOverrides(_Strict):
     optimizer: Literal[OPTIMIZERS] | None = None  # type: ignore[valid-type]
     lr: float | None = Field(None, gt=0)
     weight_decay: float | None = Field(None, ge=0)
+    checkpoint_seconds: float | None = Field(None, ge=0)
 
 
 class TrainSpec(_Strict):
@@ -86,6 +87,12 @@ class TrainSpec(_Strict):
     optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    checkpoint_seconds: float = Field(
+        5.0, ge=0,
+        description="save a checkpoint after an epoch once this many seconds have passed since the last one "
+        "(always after the first and the last epoch; 0: after every epoch). Resumed runs give the same "
+        "result either way: every epoch is reseeded from (seed, epoch).",
+    )
 
     def merged(self, over: TrainOverrides | None) -> TrainSpec:
         if over is None:
@@ -149,8 +156,10 @@ class MeasureSpec(_Strict):
 
     measure: str
     params: dict[str, Any] = Field(default_factory=dict)
-    on: Literal["test", "train"] = Field("test", description="which part of the data it sees")
-    models: list[str] | None = Field(None, description="model labels to measure (default: all)")
+    part: Literal["test", "train"] = Field("test", description="which part of the data it sees")
+    models: list[str] | None = Field(
+        None, description="model labels to measure (default: all, for measures that need a model); a measure "
+        "that can also work on data alone measures these models when they are named")
 
 
 class PerturbationSpec(_Strict):

@@ -186,13 +186,14 @@ def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", ba
             )
 
     steps(spec.steps, ("steps",))
+    task_inferred = _task_inferred(spec)
     for label, m in spec.all_models().items():
         prefix: tuple[Any, ...] = ("models", label) if spec.models else ("model",)
         steps(m.steps, prefix + ("steps",))
         if m.encoder is not None:
-            problems += check_component_params("encoder", m.encoder, m.params, prefix + ("encoder",), source, lines, base_dir, INFERRED_PARAMS)
+            problems += check_component_params("encoder", m.encoder, m.params, prefix + ("encoder",), source, lines, base_dir, INFERRED_PARAMS + task_inferred)
         else:
-            problems += _classifier_params(m.classifier, m.params, prefix, source, lines)  # type: ignore[arg-type]
+            problems += _classifier_params(m.classifier or m.clusterer, m.params, prefix, source, lines, clusterer=m.clusterer is not None)  # type: ignore[arg-type]
     for pname, pert in spec.evaluate.perturbations.items():
         problems += check_component_params("group", pert.group, pert.params, ("evaluate", "perturbations", pname, "group"), source, lines, base_dir)
     problems += _task_problems(spec, source, lines, base_dir)
@@ -220,6 +221,18 @@ def _dataset_declares(spec: PipelineSpec) -> tuple[str | None, str | None]:
     return (dt if isinstance(dt, str) else None), (task if isinstance(task, str) else None)
 
 
+def _task_inferred(spec: PipelineSpec) -> tuple[str, ...]:
+    """Encoder parameters the spec's task fills in from the data."""
+    from ..plugins import catalog, import_target
+
+    _, ds_task = _dataset_declares(spec)
+    name = spec.task.name if spec.task is not None else (ds_task or "classification")
+    try:
+        return tuple(getattr(import_target(catalog().resolve("task", name)), "inferred", ()))
+    except GeoatlasError:
+        return ()
+
+
 def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path | None) -> list[str]:
     """The task exists, fits the dataset and the models; metrics, losses and pre-training fit the task."""
     from ..plugins import catalog, import_target
@@ -229,8 +242,6 @@ def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path
     if spec.task is not None:
         loc: tuple[Any, ...] = ("task",) if ("task", "name") not in lines else ("task", "name")
         problems += check_component_params("task", spec.task.name, spec.task.params, loc, source, lines, base_dir)
-        if problems:
-            return problems
         task_name = spec.task.name
     else:
         loc = ("data", "dataset")
@@ -240,6 +251,8 @@ def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path
         info = cat.resolve("task", task_name)
         task_cls = import_target(info)
     except GeoatlasError as exc:
+        if spec.task is not None:
+            return problems  # the unknown task is already reported
         return [f"{_where(source, lines, loc)}: dataset {spec.data.dataset!r} declares task {task_name!r}: {exc}"]
     task_name = info.name  # metrics name tasks by their bare names
     if data_type is not None:
@@ -253,7 +266,7 @@ def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path
             problems.append(f"{_where(source, lines, prefix + (m.kind,))}: task {task_name!r} takes models of kind "
                             f"{' or '.join(kinds)}, not a {m.kind}.")
         if m.loss is not None:
-            problems += check_component_params("loss", m.loss.name, m.loss.params, prefix + ("loss",), source, lines, base_dir)
+            problems += check_component_params("loss", m.loss.name, m.loss.params, prefix + ("loss", "name"), source, lines, base_dir)
     for i, name in enumerate(spec.evaluate.metrics):
         try:
             metric_cls = import_target(cat.resolve("metric", name))
@@ -265,16 +278,19 @@ def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path
             fitting = sorted(c.name for c in cat.components.values() if c.kind == "metric" and _applies(c, task_name))
             problems.append(f"{_where(source, lines, ('evaluate', 'metrics', i))}: metric {name!r} does not apply to task "
                             f"{task_name!r} (it is for {', '.join(metric_cls.tasks)}). Metrics for {task_name}: {', '.join(fitting) or '(none)'}.")
+    if spec.evaluate.perturbations and not getattr(task_cls, "perturbable", False):
+        problems.append(f"{_where(source, lines, ('evaluate', 'perturbations'))}: task {task_name!r} does not take "
+                        "`perturbations:` (test samples moved by a group apply to classification and regression).")
     wants_pretrain = getattr(task_cls, "pretrain", "never")
     if spec.pretrain is not None:
         if wants_pretrain == "never":
             problems.append(f"{_where(source, lines, ('pretrain',))}: task {task_name!r} has no pre-training stage; "
                             "`pretrain:` belongs to the representation task.")
         else:
-            problems += check_component_params("loss", spec.pretrain.loss.name, spec.pretrain.loss.params, ("pretrain", "loss"), source, lines, base_dir)
+            problems += check_component_params("loss", spec.pretrain.loss.name, spec.pretrain.loss.params, ("pretrain", "loss", "name"), source, lines, base_dir)
             g = spec.pretrain.views.group
             if g is not None:
-                problems += check_component_params("group", g.name, g.params, ("pretrain", "views", "group"), source, lines, base_dir)
+                problems += check_component_params("group", g.name, g.params, ("pretrain", "views", "group", "name"), source, lines, base_dir)
     elif wants_pretrain == "required":
         problems.append(f"{_where(source, lines, loc)}: task {task_name!r} needs a `pretrain:` section (the loss and views to pre-train with).")
     return problems
@@ -332,10 +348,10 @@ def _raw_name_problems(data: dict[str, Any], source: str, lines: Lines) -> list[
     return out
 
 
-def _classifier_params(name: str, params: dict[str, Any], prefix: tuple[Any, ...], source: str, lines: Lines) -> list[str]:
-    from .models import classifier_factory
+def _classifier_params(name: str, params: dict[str, Any], prefix: tuple[Any, ...], source: str, lines: Lines, clusterer: bool = False) -> list[str]:
+    from .models import classifier_factory, clusterer_factory
 
-    valid = list(inspect.signature(classifier_factory(name)).parameters)
+    valid = list(inspect.signature((clusterer_factory if clusterer else classifier_factory)(name)).parameters)
     out = []
     for key in params:
         if key not in valid:

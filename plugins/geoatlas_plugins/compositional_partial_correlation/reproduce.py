@@ -23,7 +23,6 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from geoatlas.echo import Reproduction
-
 from geoatlas_plugins.compositional_partial_correlation.partial_correlation import (
     partial_correlations,
     population_clr_precision,

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     print("regret of Riemannian AMSGrad (step 0.5/sqrt t) on f_t = d(x, y_t)^2/2, Poincaré ball dim 5:")
     print("  T      " + " ".join(f"{t:>8d}" for t in Ts))
     print("  R_T    " + " ".join(f"{r:>8.2f}" for r in R))
-    print("  R_T/T  " + " ".join(f"{r / t:>8.4f}" for r, t in zip(R, Ts)))
+    print("  R_T/T  " + " ".join(f"{r / t:>8.4f}" for r, t in zip(R, Ts, strict=False)))
     print(f"  log-log slope of R_T (T >= 200): {slope:.2f} [{time.time() - t1:.0f} s]")
     rep.record("regret_sqrt_t", ours=f"slope {slope:.2f}; R_T/T {R[0] / Ts[0]:.3f} -> {R[-1] / Ts[-1]:.4f}", value=slope,
                holds=bool(slope <= 0.6 and R[-1] / Ts[-1] < R[0] / Ts[0]),

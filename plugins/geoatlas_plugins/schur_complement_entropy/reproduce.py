@@ -25,7 +25,11 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from geoatlas_plugins.schur_complement_entropy.sce import SchurDefocus, schur_complement_entropy, schur_decomposition
+from geoatlas_plugins.schur_complement_entropy.sce import (
+    SchurDefocus,
+    schur_complement_entropy,
+    schur_decomposition,
+)
 
 
 def diversity_experiment() -> dict[str, list[float]]:
@@ -92,7 +96,7 @@ def main() -> None:
                        "scikit-learn digits (1797) through a frozen random projection, 5-fold CV", seeds=[0])
     dv = diversity_experiment()
     sce, al = dv["sce"], dv["align"]
-    monotone = all(b > a for a, b in zip(sce, sce[1:]))
+    monotone = all(b > a for a, b in zip(sce, sce[1:], strict=False))
     rep.record("sce_tracks_modes", ours=f"SCE {sce[0]:.2f} -> {sce[-1]:.2f} for m = 1 -> 16; alignment "
                f"{min(al):.3f}..{max(al):.3f}", value=sce[-1] / sce[0],
                holds=monotone and max(al) - min(al) < 0.05,

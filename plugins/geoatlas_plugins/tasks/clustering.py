@@ -43,6 +43,7 @@ class Clustering(Task):
     default_loss = None
     uses_labels = False
     model_kinds = ("clusterer", "encoder")
+    inferred = ("n_clusters",)
 
     def __init__(self, n_clusters: int | None = None, transductive: bool = False) -> None:
         if n_clusters is not None:

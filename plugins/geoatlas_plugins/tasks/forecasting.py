@@ -89,6 +89,7 @@ class Forecasting(Task):
     default_metrics = ("mse", "mae")
     default_loss = "mse"
     model_kinds = ("encoder", "classifier")
+    inferred = ("input_length", "horizon", "n_channels")
 
     def __init__(self, input_length: int = 96, horizon: int = 24, stride: int = 1, scale: bool = True) -> None:
         self.input_length = _positive_int("input_length", input_length)

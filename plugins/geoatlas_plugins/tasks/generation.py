@@ -118,8 +118,6 @@ class Generation(Task):
                     f"metric {m!r} needs {what}, which encoder {name!r} (model {label!r}) does not give; "
                     f"it gives: {', '.join(sorted(gives))}. Remove {m!r} from evaluate.metrics or use another model."
                 )
-        if not explicit:
-            _skip_missing_default_metrics(ctx)
 
         if model.loss is not None:
             loss = ctx.make_loss(model.loss)
@@ -192,29 +190,3 @@ def _log_likelihood(enc: Any, trainer: Any, X: Any, dt: str, ctx: Any, name: str
     if np.isnan(ll).any():
         raise GeoatlasError(f"encoder {name!r} returned NaN log-likelihoods")
     return ll
-
-
-def _skip_missing_default_metrics(ctx: Any) -> None:
-    """Let the context skip, with a log line, the *default* metrics whose prediction a model
-    does not give (a sampler has no NLL). Installed once per context and only when the spec
-    names no metrics (explicit ones are checked in ``fit``, before training).
-
-    A workaround: the runner fixes the metric names before ``Task.fit`` and ``ctx.evaluate``
-    raises on a missing prediction; a core hook for this would replace it.
-    """
-    if getattr(ctx, "_generation_skips_defaults", False):
-        return
-    evaluate = ctx.evaluate
-
-    def evaluate_available(names: list[str], y_true: Any, predictions: dict[str, Any]) -> dict[str, Any]:
-        keep = []
-        for n in names:
-            key = getattr(ctx.metric(n), "input", "labels")
-            if key in predictions:
-                keep.append(n)
-            else:
-                ctx.log(f"metric {n} skipped: the model gives no {key!r} predictions (it gives: {', '.join(predictions)})")
-        return evaluate(keep, y_true, predictions)
-
-    ctx.evaluate = evaluate_available
-    ctx._generation_skips_defaults = True

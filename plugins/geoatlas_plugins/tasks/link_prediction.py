@@ -214,6 +214,7 @@ class LinkPrediction(Task):
     default_loss = "bce"
     uses_labels = True
     model_kinds = ("encoder",)
+    inferred = ("num_entities", "num_relations")
 
     def __init__(self, negatives: int = 1, rank: str = "both", filtered: bool = True) -> None:
         if isinstance(negatives, bool) or not isinstance(negatives, int):

@@ -68,6 +68,7 @@ class Ranking(Task):
     default_metrics = ("roc_auc", "logloss")
     default_loss = "bce"
     model_kinds = ("encoder", "classifier")
+    inferred = ("cardinalities", "n_fields")
 
     def split(self, bundle: DataBundle, split: Any, seed: int) -> dict[str, Any]:
         from sklearn.model_selection import train_test_split

@@ -36,6 +36,7 @@ def holdout_split(bundle: DataBundle, split: Any, seed: int, stratify: bool) -> 
 class _Supervised(Task):
     targets = "classification"
     model_kinds = ("encoder", "classifier")
+    perturbable = True
 
     def split(self, bundle: DataBundle, split: Any, seed: int) -> dict[str, Any]:
         return holdout_split(bundle, split, seed, stratify=self.targets == "classification")
