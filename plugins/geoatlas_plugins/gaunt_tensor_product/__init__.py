@@ -1,4 +1,4 @@
-"""Gaunt tensor products (Luo, Chen & Zhang, ICLR 2024): equivariant products in the Fourier basis."""
+"""Gaunt tensor products (Luo, Chen & Krishnapriyan, ICLR 2024): equivariant products in the Fourier basis."""
 
 from geoatlas import hookimpl
 
@@ -24,7 +24,7 @@ MANIFEST = {
     "components": {
         "encoder": {
             "gaunt_tensor_product": {"target": ".layers:GauntTensorProduct", "summary": "channel-wise Gaunt tensor product of SH features via FFT, per-degree weights"},
-            "gaunt_net": {"target": ".net:GauntNet", "summary": "SO(3)-invariant point-cloud classifier: SH embedding + Gaunt self-products"},
+            "gaunt_net": {"target": ".net:GauntNet", "summary": "O(3)-invariant (rotations and reflections) point-cloud classifier: SH embedding + Gaunt self-products"},
         },
         "group": {
             "so3_sh": {"target": ".layers:SO3OnHarmonics", "summary": "SO(3) acting on spherical-harmonic coefficients via e3nn Wigner-D matrices"},

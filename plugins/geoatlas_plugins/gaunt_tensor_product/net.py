@@ -1,4 +1,4 @@
-"""An SO(3)-invariant point-cloud encoder built from Gaunt tensor products."""
+"""An O(3)-invariant point-cloud encoder built from Gaunt tensor products."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ class GauntNet(Encoder):
        paper's MACE experiments.
     3. Invariants (``h_{c,0}`` and the norms ``|h_{c,l}|``) feed an MLP head.
 
-    Invariant to rotations (``so3``, ``so3_sh``) and translations; not to reflections (the Gaunt
-    product is parity-aware only through degree parity, but the embedding is not).
+    Invariant to all of O(3) (``o_n`` with ``n=3``: rotations *and* reflections), ``so3_sh`` and
+    translations. Reflections are included because the embedding has consistent parity
+    (``Y_lm(-u) = (-1)^l Y_lm(u)``), the Gaunt coefficient of degrees ``(l1, l2, l3)`` vanishes
+    unless ``l1 + l2 + l3`` is even (so products preserve that parity), and the read-out uses only
+    ``h_{c,0}`` and norms.
 
     Parameters
     ----------
@@ -34,7 +37,7 @@ class GauntNet(Encoder):
     """
 
     input_type = "point_cloud"
-    invariant_to = ("so3", "so3_sh", "translations")
+    invariant_to = ("so3", "o_n", "so3_sh", "translations")
 
     def __init__(
         self,
