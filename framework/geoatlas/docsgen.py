@@ -93,9 +93,12 @@ def yaml_reference() -> str:
         out.append("")
 
     section("Top level", schema)
-    for name in ("DataSpec", "SplitSpec", "StepSpec", "ModelSpec", "TrainSpec", "TrainOverrides", "EvaluateSpec", "PerturbationSpec", "ExecutorSpec"):
+    titles = {"ComponentRef": "task / loss / group reference (a name, or {name, params})", "TrainOverrides": "train (per model)",
+              "ViewSpec": "pretrain.views", "PretrainSpec": "pretrain", "MeasureSpec": "measures (each entry)"}
+    for name in ("ComponentRef", "DataSpec", "SplitSpec", "StepSpec", "ModelSpec", "TrainSpec", "TrainOverrides", "PretrainSpec",
+                 "ViewSpec", "EvaluateSpec", "PerturbationSpec", "MeasureSpec", "ExecutorSpec"):
         if name in defs:
-            section(name.replace("Spec", "").replace("TrainOverrides", "train (per model)") or name, defs[name])
+            section(titles.get(name, name.replace("Spec", "")), defs[name])
     return "\n".join(out) + "\n"
 
 
