@@ -99,21 +99,37 @@ class MixedGraph:
             self._cycles.append([tuple(c) for c in nx.simple_cycles(self.digraph())])
         return self._cycles[0]
 
-    def check_parameters(self, Lambda: Any, Omega: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Validate ``(Lambda, Omega)`` against the graph; returns float64 arrays."""
-        L = np.asarray(Lambda, dtype=np.float64)
-        W = np.asarray(Omega, dtype=np.float64)
-        for M, name in ((L, "Lambda"), (W, "Omega")):
-            if M.shape != (self.p, self.p):
-                raise ValueError(f"{name} must have shape ({self.p}, {self.p}), got {M.shape}")
-            if not np.isfinite(M).all():
-                raise ValueError(f"{name} contains NaN or Inf values")
+    @staticmethod
+    def _as_matrix(M: Any, name: str, p: int) -> np.ndarray:
+        try:
+            A = np.asarray(M, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{name} must be a real ({p}, {p}) matrix: {e}") from None
+        if A.shape != (p, p):
+            raise ValueError(f"{name} must have shape ({p}, {p}), got {A.shape}")
+        if not np.isfinite(A).all():
+            raise ValueError(f"{name} contains NaN or Inf values")
+        return A
+
+    def check_lambda(self, Lambda: Any) -> np.ndarray:
+        """Validate ``Lambda`` against the graph (shape, finite, zero off ``D`` and on the diagonal,
+        ``I - Lambda`` invertible); returns a float64 array."""
+        L = self._as_matrix(Lambda, "Lambda", self.p)
         mask_d = np.zeros((self.p, self.p), bool)
         for i, j in self.directed:
             mask_d[i, j] = True
         if np.any(L[~mask_d] != 0):
             i, j = np.argwhere((L != 0) & ~mask_d)[0]
-            raise ValueError(f"Lambda[{i}, {j}] is non-zero but {i} -> {j} is not a directed edge of the graph")
+            what = "a diagonal entry (self-loops are not allowed)" if i == j else f"{i} -> {j} is not a directed edge of the graph"
+            raise ValueError(f"Lambda[{i}, {j}] is non-zero but {what}")
+        if abs(np.linalg.det(np.eye(self.p) - L)) < 1e-12:
+            raise ValueError("I - Lambda is singular: the SEM has no (unique) solution for these coefficients")
+        return L
+
+    def check_parameters(self, Lambda: Any, Omega: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validate ``(Lambda, Omega)`` against the graph; returns float64 arrays."""
+        L = self.check_lambda(Lambda)
+        W = self._as_matrix(Omega, "Omega", self.p)
         if np.abs(W - W.T).max() > 1e-12 * max(1.0, np.abs(W).max()):
             raise ValueError("Omega must be symmetric")
         mask_b = np.eye(self.p, dtype=bool)
@@ -124,8 +140,6 @@ class MixedGraph:
             raise ValueError(f"Omega[{i}, {j}] is non-zero but {i} <-> {j} is not a bidirected edge of the graph")
         if np.linalg.eigvalsh(W).min() <= 0:
             raise ValueError("Omega must be positive definite")
-        if abs(np.linalg.det(np.eye(self.p) - L)) < 1e-12:
-            raise ValueError("I - Lambda is singular: the SEM has no (unique) solution for these coefficients")
         return L, W
 
 
@@ -171,11 +185,15 @@ def one_connection_matrix(graph: MixedGraph, Lambda: Any) -> tuple[np.ndarray, f
     """``(c, det)`` with ``c_{ki}`` the one-connection sums and ``det = det(I - Lambda)``.
 
     ``(I - Lambda)^{-1} = c / det``. Exponential in the graph size (it enumerates paths and
-    cycles); limited to ``p <= 9`` nodes.
+    cycles); limited to ``p <= 9`` nodes. ``Lambda`` is validated against the graph
+    (:meth:`MixedGraph.check_lambda`): an entry off the graph's directed edges (the diagonal
+    included) would be ignored by the enumeration, so it is refused instead.
     """
+    if not isinstance(graph, MixedGraph):
+        raise TypeError(f"graph must be a MixedGraph, got {type(graph).__name__}")
     if graph.p > MAX_NODES:
         raise ValueError(f"the one-connection enumeration is limited to p <= {MAX_NODES} nodes, got {graph.p}")
-    L = np.asarray(Lambda, dtype=np.float64)
+    L = graph.check_lambda(Lambda)
     V = frozenset(range(graph.p))
     cycles = []
     for c in graph.cycles():
@@ -201,6 +219,8 @@ def one_connection_matrix(graph: MixedGraph, Lambda: Any) -> tuple[np.ndarray, f
 
 def one_connection_covariance(graph: MixedGraph, Lambda: Any, Omega: Any) -> np.ndarray:
     """``Sigma`` by the closed-form one-connection rule (see module docstring)."""
+    if not isinstance(graph, MixedGraph):
+        raise TypeError(f"graph must be a MixedGraph, got {type(graph).__name__}")
     L, W = graph.check_parameters(Lambda, Omega)
     C, det = one_connection_matrix(graph, L)
     S = C.T @ W @ C / det**2

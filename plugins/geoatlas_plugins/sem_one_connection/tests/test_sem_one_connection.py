@@ -135,6 +135,32 @@ def test_bad_input():
         sem_covariance(np.zeros((2, 3)), np.eye(2))
 
 
+def test_one_connection_matrix_validates_lambda():
+    """The public (c, det) routine refuses a Lambda it would silently misread (audit: all-0.1 gave det 0.999)."""
+    g = MixedGraph(3, ((0, 1), (1, 2), (2, 0)))
+    L, _ = random_parameters(g, np.random.default_rng(1))
+    C, det = one_connection_matrix(g, L)
+    assert np.allclose(C / det, np.linalg.inv(np.eye(3) - L), atol=1e-12)
+    with pytest.raises(ValueError, match="not a directed edge"):
+        one_connection_matrix(g, np.full((3, 3), 0.1) * (1 - np.eye(3)))
+    diag = L.copy()
+    diag[1, 1] = 0.2
+    with pytest.raises(ValueError, match=r"Lambda\[1, 1\].*diagonal"):
+        one_connection_matrix(g, diag)
+    for bad in (np.full((3, 3), np.nan), np.where(L != 0, np.inf, 0.0)):
+        with pytest.raises(ValueError, match="NaN or Inf"):
+            one_connection_matrix(g, bad)
+    with pytest.raises(ValueError, match="shape"):
+        one_connection_matrix(g, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="real"):
+        one_connection_matrix(g, [["a", 0, 0], [0, 0, 0], [0, 0, 0]])
+    cyc = MixedGraph(2, ((0, 1), (1, 0)))
+    with pytest.raises(ValueError, match="singular"):
+        one_connection_matrix(cyc, np.array([[0, 1.0], [1.0, 0]]))
+    with pytest.raises(TypeError, match="MixedGraph"):
+        one_connection_matrix("graph", L)  # type: ignore[arg-type]
+
+
 def test_dataset():
     ds = ga.create("dataset", "linear_sem_sets", n_per_class=3, n_classes=2, p=4, n_observations=20)
     b = ds.load()
