@@ -58,7 +58,7 @@ MANIFEST = {
     },
     "extras": [],
     "verified": [
-        "same weights as HypLL (authors' library): HLinear 1e-15, HConvolution2d 2e-15, HBatchNorm2d(use_midpoint) 2e-13 (float64)",
+        "same weights as HypLL 0.1.1 (authors' library, test extra) with its curvature in float64: HLinear 6e-16, HConvolution2d 3e-15, HBatchNorm2d(use_midpoint) 8e-13; as shipped (float32 curvature) within 16 float32 eps",
         "FC hyperplane logits equal 2|z_k| * geoopt dist2plane (float64, c in {0.1, 1, 2}, see README)",
         "identity initialisation maps x to x (closed form), conv with 1x1 identity kernel is the identity",
         "midpoint equals the Einstein midpoint (Klein model); batch-norm output has dispersion gamma*s2/(s2+eps) about the learned mean",
