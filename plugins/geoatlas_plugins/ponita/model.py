@@ -159,9 +159,11 @@ class Ponita(Encoder):
         # arguments) so that .float()/.half() never round the grid; cast at use
         self._grid64 = orientation_grid(dim, num_orientations, grid, seed=grid_seed, dtype=torch.float64) if self.fiber_bundle else None
         rot, se = ("so3", "se3") if dim == 3 else ("so2", "se2")
-        # rotations: exact for num_orientations in (0, -1), approximate (grid-dependent) otherwise
-        self.invariant_to = (se, rot, "translations", "permutations")
-        self.equivariant_to = (se, rot, "translations", "permutations") if out_vectors else ()
+        # rotations: exact for num_orientations in (0, -1); in fibre-bundle mode (num_orientations > 0)
+        # only approximate (exact just for the grid's own symmetries), so not declared there
+        exact = ("translations", "permutations") if self.fiber_bundle else (se, rot, "translations", "permutations")
+        self.invariant_to = exact
+        self.equivariant_to = exact if out_vectors else ()
 
         n_spatial = 1 if num_orientations == 0 else (2 if self.fiber_bundle else 3)
         self.basis_fn = KernelBasis(n_spatial, hidden, basis_dim, degree)
@@ -226,7 +228,17 @@ class Ponita(Encoder):
         batch = getattr(data, "batch", None)
         if batch is None:
             batch = torch.zeros(m, dtype=torch.long, device=pos.device)
+        if not isinstance(batch, Tensor) or batch.dtype != torch.long or batch.shape != (m,):
+            raise ValueError(f"data.batch must be a long tensor of shape ({m},), got "
+                             f"{getattr(batch, 'dtype', type(batch).__name__)} {tuple(getattr(batch, 'shape', ()))}")
+        if int(batch.min()) < 0:
+            raise ValueError(f"data.batch has negative graph ids ({int(batch.min())})")
+        if m > 1 and bool((batch[1:] < batch[:-1]).any()):
+            raise ValueError("data.batch must be sorted (nodes of each graph contiguous, as in a torch_geometric "
+                             "Batch); an unsorted batch would join graphs")
         num_graphs = int(getattr(data, "num_graphs", 0) or (int(batch.max()) + 1))
+        if int(batch.max()) >= num_graphs:
+            raise ValueError(f"data.batch has graph id {int(batch.max())} but data.num_graphs={num_graphs}")
         return pos, x, vec, batch, num_graphs
 
     def build_edges(self, data: Any, pos: Tensor, batch: Tensor) -> Tensor:
@@ -241,7 +253,16 @@ class Ponita(Encoder):
             return fully_connected_graph(batch, loop=True)
         if ei is None:
             raise ValueError("connectivity='edges' but data has no edge_index")
-        return add_self_loops_coalesced(ei, pos.shape[0])
+        m = pos.shape[0]
+        if not isinstance(ei, Tensor) or ei.dtype != torch.long or ei.dim() != 2 or ei.shape[0] != 2:
+            raise ValueError(f"data.edge_index must be a long tensor of shape (2, num_edges), got "
+                             f"{getattr(ei, 'dtype', type(ei).__name__)} {tuple(getattr(ei, 'shape', ()))}")
+        if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= m):
+            raise ValueError(f"data.edge_index has node ids outside [0, {m - 1}] "
+                             f"(min {int(ei.min())}, max {int(ei.max())})")
+        if ei.numel() and bool((batch[ei[0]] != batch[ei[1]]).any()):
+            raise ValueError("data.edge_index has edges between nodes of different graphs (see data.batch)")
+        return add_self_loops_coalesced(ei, m)
 
     # ------------------------------------------------------------------ forward passes
     def _readouts(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:

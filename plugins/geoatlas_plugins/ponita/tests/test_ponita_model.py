@@ -227,6 +227,49 @@ def test_bad_inputs() -> None:
         ga.create("encoder", "ponita_point_cloud", in_features=2, out_features=2)
 
 
+@pytest.mark.parametrize(
+    ("edge_index", "match"),
+    [
+        (torch.tensor([[7], [2]]), "outside"),          # sender 7 of 5 nodes (was remapped to 2->3)
+        (torch.tensor([[-1], [2]]), "outside"),         # negative sender (was remapped to 4->1)
+        (torch.tensor([[0.0], [1.0]]), "long tensor"),  # float ids (was a raw IndexError)
+        (torch.tensor([0, 1]), "shape"),
+        (torch.tensor([[0, 1, 2]] * 3), "shape"),
+    ],
+)
+def test_bad_edge_index(edge_index: torch.Tensor, match: str) -> None:
+    m = _m(connectivity="edges").eval()
+    with pytest.raises(ValueError, match=match):
+        m(Data(pos=torch.randn(5, 3), x=torch.randn(5, 2), edge_index=edge_index))
+    # a valid one passes
+    assert torch.isfinite(m(Data(pos=torch.randn(5, 3), x=torch.randn(5, 2), edge_index=torch.tensor([[0, 3], [2, 4]])))).all()
+
+
+def test_bad_batch() -> None:
+    m = _m(connectivity="full").eval()
+    pos, x = torch.randn(5, 3), torch.randn(5, 2)
+    with pytest.raises(ValueError, match="sorted"):  # used to create cross-graph edges silently
+        m(Data(pos=pos, x=x, batch=torch.tensor([0, 1, 0, 1, 0])))
+    with pytest.raises(ValueError, match="negative"):
+        m(Data(pos=pos, x=x, batch=torch.tensor([-1, 0, 0, 1, 1])))
+    with pytest.raises(ValueError, match="shape"):
+        m(Data(pos=pos, x=x, batch=torch.tensor([0, 0, 1])))
+    with pytest.raises(ValueError, match="long"):
+        m(Data(pos=pos, x=x, batch=torch.tensor([0.0, 0, 0, 1, 1])))
+    with pytest.raises(ValueError, match="different graphs"):
+        _m(connectivity="edges").eval()(Data(pos=pos, x=x, batch=torch.tensor([0, 0, 0, 1, 1]), edge_index=torch.tensor([[0], [4]])))
+    assert m(Data(pos=pos, x=x, batch=torch.tensor([0, 0, 0, 1, 1]))).shape == (2, 1)
+
+
+def test_declared_symmetries_are_exact_only() -> None:
+    # fibre-bundle mode is only approximately rotation-equivariant: no so3/se3 claim
+    assert _m(num_orientations=8).invariant_to == ("translations", "permutations")
+    assert _m(num_orientations=8, out_vectors=1).equivariant_to == ("translations", "permutations")
+    assert {"so3", "se3"} <= set(_m(num_orientations=-1).invariant_to)
+    assert {"so3", "se3"} <= set(_m(num_orientations=0).invariant_to)
+    assert {"so2", "se2"} <= set(ga.create("encoder", "ponita_position", in_features=2, hidden=8, out_features=1, layers=1, dim=2).invariant_to)
+
+
 def test_pnita_component() -> None:
     m = ga.create("encoder", "ponita_position", in_features=2, hidden=8, out_features=2, layers=2).eval()
     assert m.num_orientations == 0 and m(_batch()).shape == (3, 2)
