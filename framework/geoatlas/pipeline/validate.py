@@ -85,6 +85,11 @@ def _pydantic_problems(exc: ValidationError, source: str, lines: Lines) -> list[
             close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             out.append(f"{where}: {got!r} is not allowed.{hint} Valid choices: {exp}.")
+        elif err["msg"].startswith("Keys should be strings") and isinstance(err.get("input"), bool):
+            word = "on/yes/true" if err["input"] else "off/no/false"
+            where = _where(source, lines, loc[:-1])
+            out.append(f"{where}: a key was read as the boolean {err['input']}: YAML reads a bare {word} as a boolean. "
+                       "Quote the key, or use the key the schema names (e.g. `part:` for a measure).")
         else:
             msg = err["msg"]
             got = err.get("input")
