@@ -6,7 +6,8 @@ MANIFEST = {
     "id": "moment_probing",
     "title": "Tuning pre-trained models via Moment Probing",
     "summary": "A probing head that classifies the distribution of frozen token features through its "
-    "first moment (mean or class token) and second moments computed by multi-head convolutional "
+    "first moment (the class token, as in the paper's ViT protocol, or the mean token) and second "
+    "moments computed by multi-head convolutional "
     "cross-covariance (MHC^3), instead of the mean token alone (linear probing). Use it on frozen "
     "features of any backbone that produces token sequences (N, T, D).",
     "api": ">=1,<2",
@@ -71,9 +72,10 @@ MANIFEST = {
         },
     ],
     "verified": [
-        "second_order=False is exactly linear probing on the mean token",
+        "the default head (first_order=cls) equals an independent transcription of the reference ViT head to 1e-12",
+        "second_order=False is exactly linear probing on the class token (or on the mean token with first_order=mean)",
         "per-head cross-covariances equal torch.cov blocks (channel centring) and the reference's global-centring formula",
-        "invariance to token permutations (check_equivariance, permutations group)",
+        "with first_order=mean, invariance to token permutations (check_equivariance, permutations group)",
     ],
 }
 

@@ -88,9 +88,13 @@ class MomentProbingHead(Encoder):
         Number of heads ``H`` (reference: 4).
     cross_type : {"near", "n/2", "one", "cn2"}
         Which head pairs to cross-correlate (reference default ``"near"``).
-    first_order : {"mean", "cls"}
-        First-order representation: mean over tokens, or the first token (a class token, which is
-        then excluded from the second-order branch, as in the reference ViT head).
+    first_order : {"cls", "mean"}
+        First-order representation. ``"cls"`` (default, the paper's ViT protocol and the reference
+        ``Moment_Probing_ViT`` head): the first token is a class token, classified by the first
+        branch and excluded from the second-order branch; the head is then invariant to
+        permutations of the other tokens only. ``"mean"``: the mean over all tokens (for
+        backbones without a class token), and all tokens enter the second-order branch; the head
+        is then invariant to all token permutations.
     second_order : bool
         ``False`` gives exactly linear probing (only ``logits_1``).
     centering : {"global", "channel"}
@@ -101,7 +105,8 @@ class MomentProbingHead(Encoder):
 
     input_type: ClassVar[str] = "sequence"
     output_space: ClassVar[str] = "euclidean"
-    invariant_to: ClassVar[tuple[str, ...]] = ("permutations",)
+    #: per instance: ``("permutations",)`` with ``first_order="mean"``, ``()`` with ``"cls"``
+    invariant_to: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -110,7 +115,7 @@ class MomentProbingHead(Encoder):
         hidden_dim: int = 512,
         num_heads: int = 4,
         cross_type: str = "near",
-        first_order: str = "mean",
+        first_order: str = "cls",
         second_order: bool = True,
         centering: str = "global",
         l2_normalize: bool = True,
@@ -137,6 +142,8 @@ class MomentProbingHead(Encoder):
         self.num_heads = num_heads
         self.cross_type = cross_type
         self.first_order = first_order
+        # the declared symmetry depends on the first-order mode (a class token is not exchangeable)
+        self.invariant_to = ("permutations",) if first_order == "mean" else ()  # type: ignore[misc]
         self.second_order = bool(second_order)
         self.centering = centering
         self.l2_normalize = bool(l2_normalize)
@@ -209,12 +216,19 @@ class DigitPatchTokens(Dataset):
     tokens); token ``t`` is ``tanh(W p_t + e_t)`` with a fixed random projection ``W``
     (``patch^2 -> dim``) and a fixed random positional code ``e_t`` (both drawn from ``seed``):
     a stand-in for the frozen tokens of a pre-trained backbone (no weights are downloaded).
+
+    With ``class_token=True`` (default) a token 0 is prepended that summarises the patch tokens:
+    their average (the global-average-pool token that ViTs without a learned class token
+    classify). It stands in for the class token of the paper's ViT protocol, so the head's
+    default ``first_order="cls"`` reads it and the second-order branch sees only the patches.
     """
 
     data_type: ClassVar[str] = "sequence"
     task: ClassVar[str] = "classification"
 
-    def __init__(self, patch: int = 2, dim: int = 32, n_samples: int | None = None, seed: int = 0) -> None:
+    def __init__(
+        self, patch: int = 2, dim: int = 32, n_samples: int | None = None, seed: int = 0, class_token: bool = True
+    ) -> None:
         if patch not in (1, 2, 4):
             raise ValueError(f"patch must be 1, 2 or 4 (divides 8), got {patch!r}")
         if not isinstance(dim, int) or dim < 1:
@@ -224,7 +238,10 @@ class DigitPatchTokens(Dataset):
         self.patch = patch
         self.dim = dim
         self.n_samples = n_samples
+        if not isinstance(class_token, bool):
+            raise ValueError(f"class_token must be true or false, got {class_token!r}")
         self.seed = seed
+        self.class_token = class_token
 
     def load(self) -> DataBundle:
         from sklearn.datasets import load_digits
@@ -237,5 +254,8 @@ class DigitPatchTokens(Dataset):
         rng = np.random.default_rng(self.seed)
         W = rng.normal(size=(k * k, self.dim)) * (2.0 / k)
         pos = rng.normal(size=(imgs.shape[1], self.dim)) * 0.5
-        tokens = np.tanh(imgs @ W + pos).astype(np.float32)
+        tokens = np.tanh(imgs @ W + pos)
+        if self.class_token:
+            tokens = np.concatenate([tokens.mean(axis=1, keepdims=True), tokens], axis=1)
+        tokens = tokens.astype(np.float32)
         return DataBundle(X=tokens, y=y, data_type="sequence", task="classification", meta={"n_classes": 10})

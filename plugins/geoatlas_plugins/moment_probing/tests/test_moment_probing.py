@@ -17,10 +17,14 @@ def _head(**kw):
 def test_linear_probing_is_the_first_order_branch():
     torch.manual_seed(1)
     x = torch.randn(6, 9, 12, dtype=torch.float64)
-    lp = _head(second_order=False)
+    lp = _head(second_order=False, first_order="mean")
     ref = x.mean(1) @ lp.classifier1.weight.T + lp.classifier1.bias
     assert torch.allclose(lp(x), ref, atol=1e-12)
-    mp = _head()
+    # the default is the paper's ViT protocol: the class token x[:, 0]
+    lp_cls = _head(second_order=False)
+    assert lp_cls.first_order == "cls"
+    assert torch.allclose(lp_cls(x), x[:, 0] @ lp_cls.classifier1.weight.T + lp_cls.classifier1.bias, atol=1e-12)
+    mp = _head(first_order="mean")
     # MP = average of the first-order logits (same classifier) and the second-order logits
     s = mp.down(mp.second_moment(x)).flatten(1)
     l1 = mp.classifier1(x.mean(1))
@@ -58,12 +62,41 @@ def test_token_permutation_invariance():
     x = torch.randn(4, 10, 12, dtype=torch.float64)
     G = ga.create("group", "permutations", n=10)
     for ct in ("near", "cn2"):
-        rep = check_equivariance(_head(cross_type=ct).eval(), G, x, input_type="point_cloud", output="invariant", atol=1e-10)
+        head = _head(cross_type=ct, first_order="mean").eval()
+        assert head.invariant_to == ("permutations",)
+        rep = check_equivariance(head, G, x, input_type="point_cloud", output="invariant", atol=1e-10)
         assert rep["max_error"] < 1e-10
-    # a class token breaks that symmetry on purpose: permuting it changes the output
-    m = _head(first_order="cls").eval()
-    perm = torch.randperm(10)
+    # a class token breaks that symmetry on purpose: permuting it changes the output, while
+    # permuting the other tokens does not
+    m = _head().eval()
+    assert m.invariant_to == ()
+    perm = torch.cat([torch.tensor([1, 0]), torch.arange(2, 10)])
     assert not torch.allclose(m(x), m(x[:, perm]))
+    rest = torch.cat([torch.tensor([0]), 1 + torch.randperm(9)])
+    assert torch.allclose(m(x), m(x[:, rest]), atol=1e-10)
+
+
+def test_default_head_equals_reference_vit_forward():
+    """Independent transcription of the reference ViT head (class token, patch tokens only in MHC^3)."""
+    torch.manual_seed(5)
+    x = torch.randn(3, 11, 12, dtype=torch.float64)
+    m = _head().eval()
+    W1, b1 = m.classifier1.weight, m.classifier1.bias
+    z = x[:, 1:] @ m.proj.weight.T + m.proj.bias  # patch tokens only
+    heads = z.reshape(3, 10, 4, 16)
+    mats = []
+    for a, b in ((0, 1), (1, 2), (2, 3)):
+        ha = torch.nn.functional.layer_norm(heads[:, :, a], (16,), m.ln.weight, m.ln.bias, m.ln.eps)
+        hb = torch.nn.functional.layer_norm(heads[:, :, b], (16,), m.ln.weight, m.ln.bias, m.ln.eps)
+        ha = ha - ha.mean(dim=(1, 2), keepdim=True)
+        hb = hb - hb.mean(dim=(1, 2), keepdim=True)
+        c = torch.einsum("btd,bte->bde", ha, hb) / 10
+        mats.append(c / c.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    s = torch.stack(mats, 1)
+    s = torch.nn.functional.conv2d(s, m.down[0].weight, stride=2)
+    s = torch.nn.functional.conv2d(torch.nn.functional.gelu(s), m.down[2].weight, stride=2)
+    ref = (x[:, 0] @ W1.T + b1 + s.flatten(1) @ m.classifier2.weight.T + m.classifier2.bias) / 2
+    assert torch.allclose(m(x), ref, atol=1e-12)
 
 
 @pytest.fixture
@@ -81,6 +114,7 @@ def test_training_improves_and_gradients_flow(one_thread):
     y = torch.arange(n) % 2
     z = torch.randn(n, T, D)
     z[y == 1, :, 1] = z[y == 1, :, 0]  # channels 0 and 1 equal for class 1
+    z = torch.cat([z.mean(1, keepdim=True), z], dim=1)  # class token = patch average (same mean in both classes)
     mp = ga.create("encoder", "moment_probing_head", in_features=D, num_classes=2, hidden_dim=32, num_heads=2, cross_type="near")
     lp = ga.create("encoder", "moment_probing_head", in_features=D, num_classes=2, hidden_dim=32, num_heads=2, second_order=False)
     accs = []
@@ -122,7 +156,10 @@ def test_bad_input():
 
 def test_dataset():
     b = ga.create("dataset", "digit_patch_tokens", patch=2, dim=16, n_samples=50).load()
-    assert b.X.shape == (50, 16, 16) and b.data_type == "sequence"
+    assert b.X.shape == (50, 17, 16) and b.data_type == "sequence"
+    assert np.allclose(b.X[:, 0], b.X[:, 1:].astype(np.float64).mean(1), atol=1e-6)  # class token = patch average
+    b0 = ga.create("dataset", "digit_patch_tokens", patch=2, dim=16, n_samples=50, class_token=False).load()
+    assert b0.X.shape == (50, 16, 16) and np.array_equal(b0.X, b.X[:, 1:])
     b2 = ga.create("dataset", "digit_patch_tokens", patch=2, dim=16, n_samples=50).load()
     assert np.array_equal(b.X, b2.X) and np.isfinite(b.X).all()
     with pytest.raises(ValueError, match="patch"):
