@@ -45,7 +45,15 @@ def haar_so(n: int, m: int, generator: torch.Generator | None, dtype: torch.dtyp
 
 
 def so_log(R: torch.Tensor) -> torch.Tensor:
-    """Principal logarithm of rotations (``n = 2``: angle in ``(-pi, pi]``; ``n = 3``: axis-angle)."""
+    """Principal logarithm of rotations (``n = 2``: angle in ``(-pi, pi]``; ``n = 3``: axis-angle).
+
+    For ``n = 3`` the angle is ``atan2(|w|, (tr R - 1)/2)`` with ``w = vee(R - R^T)/2 = sin(angle) k``
+    (accurate at every angle, unlike ``acos``). The axis ``k`` comes from ``w`` while
+    ``cos(angle) >= 0``; for larger angles ``w`` shrinks to zero at ``pi`` and loses all relative
+    precision, so the axis is read instead from the symmetric part
+    ``(R + R^T)/2 - cos(angle) I = (1 - cos(angle)) k k^T`` (its largest column, sign taken from
+    ``w``), which is well conditioned there. At exactly ``pi`` both ``+-pi k`` are logarithms.
+    """
     n = R.shape[-1]
     if n == 2:
         theta = torch.atan2(R[..., 1, 0], R[..., 0, 0])
@@ -53,11 +61,31 @@ def so_log(R: torch.Tensor) -> torch.Tensor:
         A[..., 0, 1], A[..., 1, 0] = -theta, theta
         return A
     if n == 3:
-        cos = ((torch.diagonal(R, dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
-        angle = torch.acos(cos)
-        sin = torch.sin(angle)
-        scale = torch.where(angle.abs() < 1e-6, 0.5 + angle**2 / 12, angle / (2 * sin.clamp_min(1e-12)))
-        return (R - R.transpose(-1, -2)) * scale[..., None, None]
+        K = 0.5 * (R - R.transpose(-1, -2))
+        w = torch.stack([K[..., 2, 1], K[..., 0, 2], K[..., 1, 0]], -1)  # sin(angle) * axis
+        sin = w.norm(dim=-1)
+        cos = 0.5 * (torch.diagonal(R, dim1=-2, dim2=-1).sum(-1) - 1)
+        angle = torch.atan2(sin, cos)
+        # small and moderate angles: log R = angle / sin(angle) * K (series below 1e-4)
+        small = sin < 1e-4
+        scale = torch.where(small, 1 + angle**2 / 6, angle / torch.where(small, torch.ones_like(sin), sin))
+        A_near0 = K * scale[..., None, None]
+        # angles beyond pi/2: axis from the symmetric part
+        B = 0.5 * (R + R.transpose(-1, -2)) - cos[..., None, None] * torch.eye(3, dtype=R.dtype, device=R.device)
+        diagB = torch.diagonal(B, dim1=-2, dim2=-1)
+        j = diagB.argmax(-1, keepdim=True)  # B_jj = (1 - cos) k_j^2 >= (1 - cos) / 3
+        col = torch.take_along_dim(B, j[..., None, :], dim=-1).squeeze(-1)  # (1 - cos) k_j k
+        bjj = torch.take_along_dim(diagB, j, dim=-1).squeeze(-1)
+        k = col / torch.sqrt((bjj * (1 - cos)).clamp_min(1e-300))[..., None]
+        sign = torch.where((k * w).sum(-1) < 0, -1.0, 1.0).to(R.dtype)
+        v = k * (sign * angle)[..., None]
+        zero = torch.zeros_like(v[..., 0])
+        A_nearpi = torch.stack([
+            torch.stack([zero, -v[..., 2], v[..., 1]], -1),
+            torch.stack([v[..., 2], zero, -v[..., 0]], -1),
+            torch.stack([-v[..., 1], v[..., 0], zero], -1),
+        ], -2)
+        return torch.where((cos < 0)[..., None, None], A_nearpi, A_near0)
     raise ValueError(f"so_log supports n in {SUPPORTED_N}, got n={n}")
 
 

@@ -57,6 +57,45 @@ def test_polar_chart(name: str, n: int) -> None:
         assert (G.exp(G.log(h)) - h).abs().max() < 1e-12
 
 
+def _hat(v: torch.Tensor) -> torch.Tensor:
+    z = torch.zeros(v.shape[:-1], dtype=v.dtype)
+    return torch.stack([torch.stack([z, -v[..., 2], v[..., 1]], -1), torch.stack([v[..., 2], z, -v[..., 0]], -1),
+                        torch.stack([-v[..., 1], v[..., 0], z], -1)], -2)
+
+
+@pytest.mark.parametrize("eps", [1.0, 1e-3, 1e-6, 1e-9, 1e-12, 0.0])
+def test_so3_log_near_pi(eps: float) -> None:
+    """log(exp(theta [k]_x)) = theta [k]_x to 1e-12 for theta = pi - eps and random axes k.
+
+    The previous acos / (R - R^T) formula was off by 4e-3 at pi - 1e-6 and by ~3 at pi - 1e-9."""
+    from geoatlas_plugins.lie_group_decompositions.groups import so_log
+
+    k = torch.nn.functional.normalize(torch.randn(300, 3, generator=torch.Generator().manual_seed(7), dtype=torch.float64), dim=-1)
+    A = _hat(k * (np.pi - eps))
+    R = torch.linalg.matrix_exp(A)  # independent: the matrix exponential
+    L = so_log(R)
+    err = (L - A).abs().amax((-1, -2))
+    if eps == 0.0:  # at exactly pi both +-pi k are logarithms
+        err = torch.minimum(err, (L + A).abs().amax((-1, -2)))
+    assert float(err.max()) < 1e-12
+    assert float((torch.linalg.matrix_exp(L) - R).abs().max()) < 1e-12
+    # the chart of SL(3) / GL+(3) round-trips on elements whose rotation factor is near pi
+    G = ga.create("group", "sl", n=3)
+    g = G.compose_polar(G.sample_symmetric(300, torch.Generator().manual_seed(8), dtype=torch.float64), R)
+    S, Ag = G.xi_inv(g)
+    assert float((G.xi(S, Ag) - g).abs().max()) < 1e-11
+
+
+def test_so3_log_small_and_moderate_angles() -> None:
+    from geoatlas_plugins.lie_group_decompositions.groups import so_log
+
+    gen = torch.Generator().manual_seed(9)
+    for theta in (0.0, 1e-10, 1e-5, 0.3, 1.5, np.pi / 2, 1.6, 2.5):
+        k = torch.nn.functional.normalize(torch.randn(100, 3, generator=gen, dtype=torch.float64), dim=-1)
+        A = _hat(k * theta)
+        assert float((so_log(torch.linalg.matrix_exp(A)) - A).abs().max()) < 1e-13
+
+
 def test_haar_sampling_of_rotation_factor() -> None:
     """The SO(n) factor is Haar: E[R] = 0, E[R_ij^2] = 1/n; the SO(2) MC integral is left-invariant."""
     G = ga.create("group", "gl_plus", n=3)
