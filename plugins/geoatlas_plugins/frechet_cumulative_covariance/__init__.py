@@ -8,7 +8,8 @@ MANIFEST = {
     "summary": "A dependence measure between Euclidean predictors and metric-space responses (sphere, "
     "SPD matrices, distributions, any distance matrix) built from indicators of metric balls, computed "
     "in O(n^2 log n), with a permutation test; and FCCov-Net, a neural network trained to maximise it "
-    "for nonlinear sufficient dimension reduction with random-object responses.",
+    "for nonlinear sufficient dimension reduction with random-object responses. The FCCov definition is "
+    "a reconstruction from the paper's abstract (its Sec. 2 could not be read), not the paper's verified formula.",
     "api": ">=1,<2",
     "status": "experimental",
     "papers": [
@@ -22,7 +23,7 @@ MANIFEST = {
     ],
     "components": {
         "encoder": {
-            "fccov_net": {"target": ".fccov:FCCovNet", "summary": "network maximising FCCov(f(X), Y) with a Frobenius penalty"}
+            "fccov_net": {"target": ".fccov:FCCovNet", "summary": "network maximising the (reconstructed) FCCov(f(X), Y) with a Frobenius penalty"}
         },
         "descriptor": {
             "fccov_sdr": {"target": ".fccov:FCCovSDR", "summary": "supervised SDR: fit FCCov-Net on (X, Y), transform to f(X)"}

@@ -1,5 +1,10 @@
 """Fréchet cumulative covariance (FCCov) and FCCov-Net for nonlinear sufficient dimension reduction.
 
+**Reconstruction.** Only the abstract and first page of arXiv 2502.15374 could be read (its
+Sec. 2, with the definition and the sample estimator, could not be retrieved); the definition
+below is this project's reconstruction from the abstract and the metric-ball construction, not
+the paper's verified formula.
+
 Responses ``Y`` live in a metric space ``(M, d)``; predictors ``X`` in ``R^p``. With ``Y', Y''``
 independent copies of ``Y``, the metric ball ``B(Y', d(Y', Y''))`` plays the role of the
 half-line ``{y <= y'}`` of the Euclidean cumulative covariance:
@@ -37,6 +42,7 @@ __all__ = [
     "fccov_naive",
     "fccov_permutation_test",
     "fccov_torch",
+    "check_distance_matrix",
     "response_distances",
 ]
 
@@ -64,7 +70,7 @@ def response_distances(Y: Any, metric: str = "euclidean", *, atol: float = 1e-6)
             raise ValueError(f"a precomputed distance matrix must be square, got {Y.shape}")
         if np.abs(Y - Y.T).max() > atol or (Y < 0).any() or np.abs(np.diag(Y)).max() > atol:
             raise ValueError("a precomputed distance matrix must be symmetric, non-negative, with zero diagonal")
-        return Y
+        return check_distance_matrix(Y, name="Y")
     if metric == "spd_affine":
         if Y.ndim != 3 or Y.shape[1] != Y.shape[2]:
             raise ValueError(f"spd_affine responses must have shape (n, k, k), got {Y.shape}")
@@ -85,7 +91,9 @@ def response_distances(Y: Any, metric: str = "euclidean", *, atol: float = 1e-6)
         nrm = np.linalg.norm(Y, axis=1)
         if np.abs(nrm - 1).max() > atol:
             raise ValueError("sphere responses must be unit vectors (row norms differ from 1)")
-        return np.arccos(np.clip(Y @ Y.T, -1.0, 1.0))
+        D = np.arccos(np.clip(Y @ Y.T, -1.0, 1.0))
+        np.fill_diagonal(D, 0.0)  # arccos(<y, y>) is ~1e-8, not 0, for unit vectors in floating point
+        return D
     if metric == "wasserstein" and (np.diff(Y, axis=1) < -atol).any():
         raise ValueError("wasserstein responses must be quantile functions (non-decreasing rows)")
     sq = (Y**2).sum(1)
@@ -97,17 +105,40 @@ def response_distances(Y: Any, metric: str = "euclidean", *, atol: float = 1e-6)
     return D
 
 
+def check_distance_matrix(D: Any, *, name: str = "D", rtol: float = 1e-6) -> np.ndarray:
+    """Validate a response distance matrix: square ``(n, n)`` with ``n >= 2``, finite, non-negative,
+    symmetric and with a zero diagonal (up to ``rtol`` times its largest entry); returns float64."""
+    try:
+        D = np.asarray(D, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be a real (n, n) distance matrix: {e}") from None
+    if D.ndim != 2 or D.shape[0] != D.shape[1]:
+        raise ValueError(f"{name} must be a square (n, n) distance matrix, got shape {D.shape}")
+    if D.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 responses (n >= 2), got n = {D.shape[0]}")
+    if not np.isfinite(D).all():
+        raise ValueError(f"{name} contains NaN or Inf values")
+    tol = rtol * max(1.0, float(np.abs(D).max()))
+    if D.min() < -tol:
+        raise ValueError(f"{name} must be non-negative (a distance matrix), min entry {D.min():.3e}")
+    if np.abs(D - D.T).max() > tol:
+        raise ValueError(f"{name} must be symmetric (a distance matrix), max |D - D^T| = {np.abs(D - D.T).max():.3e}")
+    if np.abs(np.diag(D)).max() > tol:
+        raise ValueError(f"{name} must have a zero diagonal (d(y, y) = 0), max |diag| = {np.abs(np.diag(D)).max():.3e}")
+    return D
+
+
 def _check_xd(X: Any, D: Any) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n, p), got {X.shape}")
-    D = np.asarray(D, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or Inf values")
+    D = check_distance_matrix(D)
     if D.shape != (X.shape[0], X.shape[0]):
         raise ValueError(f"D must be the ({X.shape[0]}, {X.shape[0]}) distance matrix of the responses, got {D.shape}")
-    if not (np.isfinite(X).all() and np.isfinite(D).all()):
-        raise ValueError("X or D contains NaN or Inf values")
     return X, D
 
 
@@ -146,7 +177,7 @@ def fccov_kernel(D: Any, *, chunk: int = 32) -> np.ndarray:
     """
     from scipy.stats import rankdata
 
-    D = np.asarray(D, dtype=np.float64)
+    D = check_distance_matrix(D)
     n = D.shape[0]
     R = (rankdata(D, method="min", axis=0) - 1).astype(np.int64)  # R[i, j] = #{k : D[k, j] < D[i, j]}
     S = np.zeros((n, n), dtype=np.int64)
@@ -182,7 +213,8 @@ class FCCovNet(Encoder):
     """FCCov-Net: a feed-forward network ``f: R^p -> R^d`` trained to maximise FCCov(f(X), Y).
 
     ``training_step(x, y, loss_fn)`` computes the response distances of the batch with
-    ``metric`` and returns ``-FCCov_n(f(x), y) / FCCov-scale + lam * ||Cov(f(x)) - I||_F^2``.
+    ``metric`` and returns ``-FCCov_n(f(x), y) + lam * ||Cov(f(x)) - I||_F^2`` (no normalisation
+    of the FCCov term; the objective is this project's reconstruction, see the module docstring).
 
     Parameters
     ----------

@@ -10,6 +10,7 @@ from scipy.stats import ortho_group
 import geoatlas as ga
 from geoatlas.testing import check_descriptor
 from geoatlas_plugins.frechet_cumulative_covariance.fccov import (
+    check_distance_matrix,
     fccov,
     fccov_kernel,
     fccov_naive,
@@ -139,3 +140,33 @@ def test_bad_input():
         ga.create("descriptor", "fccov_sdr").fit(rng.normal(size=(10, 2)))
     with pytest.raises(RuntimeError, match="fitted"):
         ga.create("descriptor", "fccov_sdr").transform(rng.normal(size=(10, 2)))
+
+
+def test_distance_matrices_are_validated():
+    """Audit: D = -1 everywhere gave 4.9e-33 and n = 1 gave 0.0 without complaint."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(5, 2))
+    D = response_distances(rng.normal(size=(5, 2)))
+    assert check_distance_matrix(D) is not None
+    asym = D.copy()
+    asym[0, 1] += 0.5
+    diag = D + np.eye(5)
+    cases = [
+        (-np.ones((5, 5)) + np.eye(5), "non-negative"),
+        (asym, "symmetric"),
+        (diag, "zero diagonal"),
+        (np.where(D > 0, np.nan, 0.0), "NaN"),
+        (D[:, :4], "square"),
+        ([["a"] * 5] * 5, "real"),
+    ]
+    for fn in (fccov, fccov_naive, lambda X, D: fccov_permutation_test(X, D, n_permutations=3)):
+        for bad, msg in cases:
+            with pytest.raises(ValueError, match=msg):
+                fn(X, bad)
+        with pytest.raises(ValueError, match="n >= 2"):
+            fn(X[:1], np.zeros((1, 1)))
+        with pytest.raises(ValueError, match="NaN"):
+            fn(np.full((5, 2), np.nan), D)
+    for bad, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            fccov_kernel(bad)
