@@ -103,6 +103,20 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
     for res in models.values():
         for k, v in res.items():
             if k not in cols and not isinstance(v, (dict, list)):
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .pipeline.sweep import print_table, sweep
+
+    res = sweep(Path(args.spec), args.grid, args.seeds, executor=args.executor, out=args.out, overrides=args.set,
+                address=args.address, workers=args.workers, metric=args.metric, progress=not args.quiet)
+    print_table(res)
+    print(f"{len(res.runs)} runs: {len(res.ran) - len(res.failed)} ran, {len(res.runs) - len(res.ran)} finished earlier, "
+          f"{len(res.failed)} failed")
+    for r in res.failed:
+        print(f"  failed: {r.run_dir}: {r.error.splitlines()[0] if r.error else ''}")
+    print(f"tables: {res.out / 'results.csv'} (per setting), {res.out / 'runs.csv'} (per run); plot: {res.out / 'main_metric.png'}")
+    return 1 if res.failed else 0
+
+
                 cols.append(k)
     table = Table(title=f"{metrics['name']} ({metrics['data']['dataset']}, test n={metrics['data']['n_test']})")
     table.add_column("model")
@@ -253,6 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imports", action="store_true", help="also import every component")
     p.add_argument("--pins", action="store_true", help="check pinned dependency versions")
     p.set_defaults(fn=cmd_doctor)
+
+    p = sub.add_parser("sweep", help="run a spec over a grid of settings and seeds; one results table")
+    p.add_argument("spec")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values of one spec key (repeatable; the grid is every combination)")
+    p.add_argument("--seeds", default=None, help="seeds, e.g. 0-4 or 0,3,7 (default: the spec's seed)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local", help="run the runs in turn here (local) or in parallel on Ray")
+    p.add_argument("--address", default=None, help="ray: the cluster (default: $RAY_ADDRESS, else a local Ray instance)")
+    p.add_argument("--workers", type=int, default=-1, help="ray: CPUs of the local Ray instance it starts (-1: all cores)")
+    p.add_argument("--out", default=None, help="sweep directory (default sweeps/<name>); rerunning there skips finished runs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value for every run (repeatable)")
+    p.add_argument("--metric", default=None, help="main metric for the plot, e.g. accuracy or mlp.accuracy")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(fn=cmd_sweep)
 
     p = sub.add_parser("new", help="scaffold things")
     newsub = p.add_subparsers(dest="what", required=True)

@@ -171,12 +171,18 @@ class _Run:
             fitted_models: dict[str, Any] = {}
             histories: dict[str, list[dict[str, float]]] = {}
             model_data: dict[str, dict[str, Any]] = {}
-            for label, mspec in spec.all_models().items():
+
+            def started(label: str) -> None:
+                nonlocal step
                 step = f"train:{label}"
                 hooks.call_hook("before_step", step=step, spec=spec_dict)
-                t0 = time.perf_counter()
-                res, model, hist, mdata = self._model(ctx, label, mspec, shared, Xtr, Xte, dt, bundle, split)
-                self.timings[label] = round(time.perf_counter() - t0, 3)
+
+            # the executor trains the models (local: in turn; ray: in parallel), each from the
+            # random state after the shared steps, and yields them in spec order
+            trained = self._executor().train_models(self, ctx, spec.all_models(), (shared, Xtr, Xte, dt, bundle, split), started)
+            for label, (res, model, hist, mdata), seconds in trained:
+                step = f"train:{label}"
+                self.timings[label] = seconds
                 results[label], fitted_models[label], histories[label], model_data[label] = res, model, hist, mdata
                 hooks.call_hook("after_step", step=step, spec=spec_dict, outputs=res)
             metrics = {
@@ -244,9 +250,7 @@ class _Run:
     # ------------------------------------------------------------------ steps
     def _fit_steps(self, steps: list[StepSpec], Xtr: Any, Xte: Any, dt: str, ytr: Any) -> tuple[list[Any], Any, Any, str]:
         from ..api import create
-        from .executor import make_executor
-
-        ex = make_executor(self.spec.executor.kind, self.spec.executor.workers)
+        ex = self._executor()
         fitted = []
         for st in steps:
             t0 = time.perf_counter()
@@ -266,10 +270,16 @@ class _Run:
             self.log(f"step {st.kind} {st.component} done in {time.perf_counter() - t0:.2f}s")
         return fitted, Xtr, Xte, dt
 
-    def _apply_steps(self, fitted: list[Any], X: Any) -> Any:
-        from .executor import make_executor
+    def _executor(self) -> Any:
+        """The spec's executor (local or ray), made once per run."""
+        if getattr(self, "_ex", None) is None:
+            from .executor import make_executor
 
-        ex = make_executor(self.spec.executor.kind, self.spec.executor.workers)
+            self._ex = make_executor(self.spec.executor)
+        return self._ex
+
+    def _apply_steps(self, fitted: list[Any], X: Any) -> Any:
+        ex = self._executor()
         for st, obj, dt in fitted:
             X = ex.transform(obj, X) if st.kind == "descriptor" else self._encode(obj, X, dt)
         return X

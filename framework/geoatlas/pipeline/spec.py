@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "riemannian_adam", "riemannian_sgd")
 CLASSIFIERS = ("logistic_regression", "svc", "random_forest", "knn", "ridge")
@@ -179,11 +186,33 @@ class EvaluateSpec(_Strict):
 
 
 class ExecutorSpec(_Strict):
-    kind: Literal["local"] = Field("local", description="only the local (joblib) executor ships today")
-    workers: int = Field(1, description="parallel workers for per-sample descriptor steps (-1: all cores)")
-    threads: int | None = Field(
-        None, ge=1, description="torch intra-op threads while the pipeline runs (default: torch's own choice)"
+    """Where the work runs: ``local`` (joblib on this machine) or ``ray`` (a Ray cluster, or a
+    local Ray instance; needs the ``ray`` extra). Results are the same for the same seed."""
+
+    kind: Literal["local", "ray"] = Field(
+        "local", description="local: joblib on this machine; ray: Ray tasks (pip install 'geoatlas[ray]')"
     )
+    workers: int = Field(
+        1, description="local: parallel workers for per-sample descriptor steps; ray: CPUs of the local Ray instance "
+        "it starts, or CPUs to plan blocks for on a cluster (-1, the default for ray: all cores / the cluster's CPUs)",
+    )
+    threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads while the pipeline runs (default: torch's own choice); "
+        "ray: also the CPUs each model-training task reserves (default 1)",
+    )
+    address: str | None = Field(
+        None, description="ray only: the cluster to connect to (default: $RAY_ADDRESS, else a new local Ray instance)"
+    )
+    block_size: int | None = Field(
+        None, ge=1, description="ray only: samples per descriptor task (default: about four blocks per CPU)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ray_defaults(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("kind") == "ray" and "workers" not in v:
+            return {**v, "workers": -1}
+        return v
 
     @field_validator("workers")
     @classmethod
@@ -191,6 +220,29 @@ class ExecutorSpec(_Strict):
         if v == 0 or v < -1:
             raise ValueError("workers must be >= 1, or -1 for all cores")
         return v
+
+    @model_validator(mode="after")
+    def _ray_fields(self) -> ExecutorSpec:
+        if self.kind == "ray":
+            import importlib.util
+
+            if importlib.util.find_spec("ray") is None:
+                raise ValueError(
+                    "executor kind 'ray' needs Ray, which is not installed: pip install 'geoatlas[ray]' "
+                    "(the optional extra `ray`)"
+                )
+        elif self.address is not None or self.block_size is not None:
+            raise ValueError("`address` and `block_size` apply to `kind: ray` only")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # unset ray-only fields are left out, so resolved specs of local runs (and resuming them) are unchanged
+        out = handler(self)
+        for key in ("address", "block_size"):
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
 
 
 class PipelineSpec(_Strict):
