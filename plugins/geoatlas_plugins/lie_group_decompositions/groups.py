@@ -217,6 +217,7 @@ class _LinearPolarGroup(MatrixGroup):
             raise TypeError(f"{self.name} acts on tensors, got {type(x).__name__}")
         if x.shape[-1] != self.n:
             raise ValueError(f"{self.name} acts on {self.n}-dimensional coordinates, got last axis {x.shape[-1]}")
+        self.check_element(g)  # e.g. 2 I is not in SL(2); a reflection is not in GL+(n)
         return _apply_linear(g, x)
 
     def __repr__(self) -> str:
@@ -305,6 +306,9 @@ class _AffineGroup(MatrixGroup):
     def _act(self, g: torch.Tensor, x: Any, data_type: str) -> Any:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{self.name} acts on tensors, got {type(x).__name__}")
+        if not isinstance(g, torch.Tensor) or g.shape[-2:] != (self.n + 1, self.n + 1):
+            raise ValueError(f"g must be a tensor of shape (..., {self.n + 1}, {self.n + 1}), got {tuple(getattr(g, 'shape', ()))}")
+        self.linear.check_element(g[..., : self.n, : self.n], "the linear part of g")
         if data_type == "image":
             return affine_image(g, x)
         if x.shape[-1] != self.n:

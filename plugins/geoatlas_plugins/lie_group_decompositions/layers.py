@@ -199,7 +199,13 @@ class LieGroupCNN(Encoder):
         self.group = make_group(group, spd_scale, rotation_range)
         self.in_channels, self.n_samples, self.resize, self.eval_seed = in_channels, n_samples, resize, eval_seed
         self.resample = resample
-        self.invariant_to = (f"affine_{self.group.name}",)
+        # Not exactly invariant to anything: the layers are equivariant when the group samples are
+        # co-transformed, but the deployed classifier keeps one fixed sample set (eval) or a random
+        # one (training), and the pixel grid / kernel window are not transformed. Invariance to the
+        # affine group holds only approximately (Monte Carlo + interpolation), so it is declared
+        # separately and measured in reproduce.py.
+        self.invariant_to = ()
+        self.approximately_invariant_to = (f"affine_{self.group.name}",)
         self.lift = LiftingConv(self.group, in_channels, channels[0], kernel_size, hidden)
         self.convs = nn.ModuleList(GroupConv(self.group, a, b, kernel_size, hidden) for a, b in zip(channels[:-1], channels[1:], strict=True))
         self.norms = nn.ModuleList(nn.BatchNorm3d(c) for c in channels)

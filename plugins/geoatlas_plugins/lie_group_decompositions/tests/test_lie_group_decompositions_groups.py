@@ -162,6 +162,15 @@ def test_bad_input() -> None:
         ga.create("group", "sl").decompose(2 * torch.eye(2))
     with pytest.raises(ValueError, match="2-dimensional"):
         G.act(G.identity(), torch.randn(5, 3), "point_cloud")
+    # act checks membership: 2 I is in GL+(2) but not in SL(2); a reflection is in neither
+    x = torch.randn(5, 2)
+    assert torch.allclose(G.act(2 * torch.eye(2), x, "point_cloud"), 2 * x)
+    with pytest.raises(ValueError, match="SL"):
+        ga.create("group", "sl").act(2 * torch.eye(2), x, "point_cloud")
+    with pytest.raises(ValueError, match="determinant"):
+        G.act(torch.diag(torch.tensor([1.0, -1.0])), x, "point_cloud")
+    with pytest.raises(ValueError, match="SL"):
+        ga.create("group", "affine_sl").act(torch.diag(torch.tensor([2.0, 2.0, 1.0])), x, "point_cloud")
     with pytest.raises(TypeError, match="does not act on 'image'"):
         G.act(G.identity(), torch.randn(1, 1, 4, 4), "image")
     with pytest.raises(TypeError, match="does not act on 'graph'"):

@@ -49,6 +49,61 @@ def test_lifting_and_group_conv_equivariance(group: str) -> None:
     assert (lift(gf, h) - _spatial(ROT90, lift(f, h))).abs().max() > 1e-3
 
 
+def _pixel_coords(n: int) -> torch.Tensor:
+    """Normalised coordinates (x, y) of the pixel centres of an n x n image (affine_grid's convention)."""
+    t = (torch.arange(n, dtype=torch.float64) + 0.5) / n * 2 - 1
+    yy, xx = torch.meshgrid(t, t, indexing="ij")
+    return torch.stack([xx, yy], -1)
+
+
+def _bumps(p: torch.Tensor, centres: torch.Tensor, amps: torch.Tensor, sigma: float = 0.15) -> torch.Tensor:
+    """Sum of Gaussians ``sum_m a_m exp(-|p - c_m|^2 / 2 sigma^2)``, evaluated analytically (no resampling).
+
+    ``p``: (n, n, 2); ``centres``: (..., M, 2); ``amps``: (..., M) -> (n, n, ...)."""
+    p = p.reshape(*p.shape[:2], *([1] * (centres.dim() - 1)), 2)
+    return (amps * torch.exp(-((p - centres) ** 2).sum(-1) / (2 * sigma**2))).sum(-1)
+
+
+@pytest.mark.parametrize("group", ["sl", "gl_plus"])
+def test_layers_equivariant_under_random_stretch_and_shear(group: str) -> None:
+    r"""Equivariance under random elements of SL(2) / GL+(2) (rotation, stretch and shear: the part
+    this paper adds), not only grid-preserving rotations.
+
+    ``lift(g.f)(0, h) = lift(f)(0, g^{-1} h)`` and ``gconv(g.F)(0, h) = gconv(F)(0, g^{-1} h)`` at the
+    centre pixel (fixed by linear ``g``, so no output resampling). ``g.f`` is evaluated analytically
+    on the grid (smooth Gaussian bumps, ``f(g^{-1} y)``), so the only error left is the Riemann sum
+    over the pixel grid (31 x 31 image, 31 x 31 kernel window): measured 5.2e-4 (SL) / 1.6e-4 (GL+)
+    relative (it shrinks as the grid is refined: 4.6e-3 / 1.4e-3 at 21 x 21), tolerance 2e-3.
+    The control, the same layers with the samples not co-transformed, errs by >= 0.2."""
+    torch.manual_seed(0)
+    n = 31
+    G = make_group(group, spd_scale=0.3)
+    lift = LiftingConv(G, 2, 3, kernel_size=n).double()
+    conv = GroupConv(G, 3, 2, kernel_size=n).double()
+    gen = torch.Generator().manual_seed(1)
+    h = G.sample(4, gen, dtype=torch.float64)
+    p, c = _pixel_coords(n), n // 2
+    errs, control = [], []
+    for _ in range(3):
+        g = G.sample(1, gen, dtype=torch.float64)[0]
+        ginv = torch.linalg.inv(g)
+        assert (torch.linalg.svdvals(g)[0] / torch.linalg.svdvals(g)[1]) > 1.05  # a genuine stretch
+        cen = 0.2 * (2 * torch.rand(3, 4, 2, 2, generator=gen, dtype=torch.float64) - 1)
+        amp = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64)
+        f = _bumps(p, cen[:2, 0], amp[:2, 0]).permute(2, 0, 1)[None]            # (1, 2, n, n)
+        fg = _bumps(p @ ginv.T, cen[:2, 0], amp[:2, 0]).permute(2, 0, 1)[None]  # (g.f)(y) = f(g^{-1} y)
+        F0 = _bumps(p, cen, amp).permute(2, 3, 0, 1)[None]                     # (1, 3, 4, n, n)
+        Fg = _bumps(p @ ginv.T, cen, amp).permute(2, 3, 0, 1)[None]
+        with torch.no_grad():
+            for layer, x, xg in ((lift, f, fg), (conv, F0, Fg)):
+                a = layer(xg, h)[..., c, c]
+                b = layer(x, ginv @ h)[..., c, c]
+                errs.append(float((a - b).abs().max() / b.abs().max()))
+                control.append(float((a - layer(x, h)[..., c, c]).abs().max() / b.abs().max()))
+    assert max(errs) < 2e-3, errs
+    assert min(control) > 0.05, control
+
+
 def test_relative_chart_is_left_invariant() -> None:
     G = make_group("gl_plus", 0.5)
     h = G.sample(6, torch.Generator().manual_seed(2), dtype=torch.float64)
