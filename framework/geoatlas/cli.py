@@ -15,8 +15,17 @@ from typing import Any
 EXIT_USER_ERROR = 2
 
 
+#: an error message repeats at most this much of what the user gave (lines and in total)
+_MAX_LINE, _MAX_MESSAGE = 1000, 20000
+
+
 def _print_error(msg: str) -> None:
-    sys.stderr.write(f"error: {msg.rstrip()}\n")
+    lines = [ln if len(ln) <= _MAX_LINE else ln[:_MAX_LINE] + f" ... ({len(ln) - _MAX_LINE} more characters)"
+             for ln in msg.rstrip().splitlines()]
+    text = "\n".join(lines)
+    if len(text) > _MAX_MESSAGE:
+        text = text[:_MAX_MESSAGE] + f"\n... ({len(text) - _MAX_MESSAGE} more characters not shown)"
+    sys.stderr.write(f"error: {text}\n")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -78,7 +87,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
 
-    p = Pipeline.from_yaml(args.spec, overrides=args.set)
+    p = Pipeline.from_yaml(Path(args.spec), overrides=args.set)
     spec = p.validate()
     print(f"{args.spec}: valid ({len(spec.all_models())} model(s), {len(spec.steps)} shared step(s))")
     return 0
@@ -87,22 +96,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
 
-    p = Pipeline.from_yaml(args.spec, overrides=args.set)
+    p = Pipeline.from_yaml(Path(args.spec), overrides=args.set)
     result = p.run(run_dir=args.run_dir, resume=args.resume, runs_root=args.runs_root, progress=not args.quiet)
     _print_metrics(result.metrics)
     print(f"run directory: {result.run_dir}")
     return 0
 
 
-def _print_metrics(metrics: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    models = metrics["models"]
-    cols: list[str] = []
-    for res in models.values():
-        for k, v in res.items():
-            if k not in cols and not isinstance(v, (dict, list)):
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .pipeline.sweep import print_table, sweep
 
@@ -117,6 +117,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if res.failed else 0
 
 
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    models = metrics["models"]
+    cols: list[str] = []
+    for res in models.values():
+        for k, v in res.items():
+            if k not in cols and not isinstance(v, (dict, list)):
                 cols.append(k)
     table = Table(title=f"{metrics['name']} ({metrics['data']['dataset']}, test n={metrics['data']['n_test']})")
     table.add_column("model")
@@ -259,15 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", action="store_true", help="no progress output")
         p.set_defaults(fn=fn)
 
-    p = sub.add_parser("schema", help="JSON Schema of pipeline specs (for editors)")
-    p.add_argument("-o", "--output")
-    p.set_defaults(fn=cmd_schema)
-
-    p = sub.add_parser("doctor", help="check plugins (load status, collisions, pins)")
-    p.add_argument("--imports", action="store_true", help="also import every component")
-    p.add_argument("--pins", action="store_true", help="check pinned dependency versions")
-    p.set_defaults(fn=cmd_doctor)
-
     p = sub.add_parser("sweep", help="run a spec over a grid of settings and seeds; one results table")
     p.add_argument("spec")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values of one spec key (repeatable; the grid is every combination)")
@@ -280,6 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default=None, help="main metric for the plot, e.g. accuracy or mlp.accuracy")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(fn=cmd_sweep)
+
+    p = sub.add_parser("schema", help="JSON Schema of pipeline specs (for editors)")
+    p.add_argument("-o", "--output")
+    p.set_defaults(fn=cmd_schema)
+
+    p = sub.add_parser("doctor", help="check plugins (load status, collisions, pins)")
+    p.add_argument("--imports", action="store_true", help="also import every component")
+    p.add_argument("--pins", action="store_true", help="check pinned dependency versions")
+    p.set_defaults(fn=cmd_doctor)
 
     p = sub.add_parser("new", help="scaffold things")
     newsub = p.add_subparsers(dest="what", required=True)
@@ -327,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             _print_error(str(exc))
             rc = EXIT_USER_ERROR
-        except (TypeError, ValueError, OSError, KeyError) as exc:
+        except (TypeError, ValueError, OSError, KeyError, IndexError, AttributeError, LookupError) as exc:
             # bad parameters and bad input reach the user as one paragraph, not a traceback
             if _debug():
                 raise
@@ -336,6 +345,22 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             _print_error("interrupted; `geoatlas run SPEC --resume` continues from the last checkpoint")
             rc = 130
+        except RecursionError:
+            if _debug():
+                raise
+            _print_error("the input is nested too deeply to process (RecursionError)")
+            rc = EXIT_USER_ERROR
+        except MemoryError:
+            if _debug():
+                raise
+            _print_error("out of memory; the sizes asked for are too large for this machine")
+            rc = EXIT_USER_ERROR
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+            if _debug():
+                raise
+            _print_error(f"{type(exc).__name__}: {exc}\n(an unexpected error; rerun with GEOATLAS_DEBUG=1 "
+                         "for the traceback, and report it if the input was valid)")
+            rc = 1
     shown = set()
     for w in caught:
         msg = str(w.message)

@@ -6,6 +6,7 @@ Importing this module imports torch and geoopt; ``import geoatlas`` does not.
 from __future__ import annotations
 
 import abc
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,6 +41,23 @@ class Manifold(geoopt.Manifold):
 
     #: registered name of the manifold
     name: ClassVar[str] = "manifold"
+    #: public operations checked at the boundary (see ``geoatlas.validation``): for each, the
+    #: positions of its *point* arguments; every tensor argument must also be finite
+    _ga_checked_ops: ClassVar[dict[str, tuple[int, ...]]] = {
+        "dist": (0, 1), "dist2": (0, 1), "logmap": (0, 1), "expmap": (0,), "logmap0": (0,), "expmap0": (),
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for op, points in cls._ga_checked_ops.items():
+            fn = getattr(cls, op, None)
+            if fn is None or getattr(fn, "_ga_checked", False):
+                continue  # absent, or inherited already checked
+            setattr(cls, op, _checked_manifold_op(fn, op, points))
+
+    def _ga_check_domain(self, x: torch.Tensor, what: str) -> None:
+        """Raise ``ValueError`` if the (finite) points ``x`` lie outside the manifold's domain.
+        The default accepts any point; manifolds with a bounded domain override it."""
 
     @property
     def dimension(self) -> int | None:
@@ -86,6 +104,12 @@ class Group(abc.ABC):
     compact: ClassVar[bool] = False
     #: data types this group can act on (see ``DATA_TYPES``)
     acts_on: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("sample")
+        if fn is not None and not getattr(fn, "_ga_checked", False):
+            cls.sample = _checked_sample(fn)  # type: ignore[method-assign]
 
     @property
     @abc.abstractmethod
@@ -183,6 +207,13 @@ class Encoder(torch.nn.Module):
     equivariant_to: ClassVar[tuple[str, ...]] = ()
     invariant_to: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("forward")
+        if fn is not None and not getattr(fn, "_ga_checked", False):
+            cls.forward = _checked_forward(fn)  # type: ignore[method-assign]
+        _check_init_params(cls)
+
     def riemannian_parameters(self) -> list[torch.nn.Parameter]:
         """Parameters that live on a manifold (``geoopt.ManifoldParameter``)."""
         return [p for p in self.parameters() if isinstance(p, geoopt.ManifoldParameter)]
@@ -236,6 +267,10 @@ class Dataset(abc.ABC):
 
     data_type: ClassVar[str] = "vector"
     task: ClassVar[str] = "classification"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_init_params(cls)
 
     @abc.abstractmethod
     def load(self) -> DataBundle:
@@ -371,6 +406,80 @@ class Task(abc.ABC):
         """Constructor parameters this task can fill in from the data (beyond the runner's
         ``in_features``/``in_channels``/``num_classes``/``out_features``)."""
         return {}
+
+
+# ---------------------------------------------------------------------------- boundary checks
+def _checked_manifold_op(fn: Any, op: str, points: tuple[int, ...]) -> Any:
+    from .validation import enabled
+
+    @functools.wraps(fn)
+    def wrapper(self: Manifold, *args: Any, **kwargs: Any) -> Any:
+        if enabled():
+            for i, a in enumerate(args):
+                if isinstance(a, torch.Tensor):
+                    what = f"{self.name}.{op} argument {i + 1}"
+                    if a.numel() and not bool(torch.isfinite(a).all()):
+                        raise ValueError(f"{what} contains NaN or Inf values")
+                    if i in points:
+                        self._ga_check_domain(a, what)
+            for k, a in kwargs.items():
+                if isinstance(a, torch.Tensor) and a.numel() and not bool(torch.isfinite(a).all()):
+                    raise ValueError(f"{self.name}.{op} argument {k!r} contains NaN or Inf values")
+        return fn(self, *args, **kwargs)
+
+    wrapper._ga_checked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _check_init_params(cls: type) -> None:
+    """Wrap ``cls.__init__`` so its annotated constraints (``geoatlas.validation.Size`` ...) and
+    ``validate_params`` are checked at construction, as ``geoatlas validate`` checks them."""
+    import inspect
+
+    fn = cls.__dict__.get("__init__")
+    if fn is None or getattr(fn, "_ga_checked", False):
+        return
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        from .validation import check_params
+
+        try:
+            bound = sig.bind(self, *args, **kwargs)
+        except TypeError:
+            return fn(self, *args, **kwargs)  # let Python report the wrong call
+        given = {k: v for k, v in list(bound.arguments.items())[1:] if sig.parameters[k].kind not in (
+            inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)}
+        check_params(cls, **given)
+        return fn(self, *args, **kwargs)
+
+    wrapper._ga_checked = True  # type: ignore[attr-defined]
+    cls.__init__ = wrapper  # type: ignore[misc]
+
+
+def _checked_sample(fn: Any) -> Any:
+    from .validation import check_sample_size
+
+    @functools.wraps(fn)
+    def wrapper(self: Group, n: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(self, check_sample_size(n, f"{self.name}.sample: n"), *args, **kwargs)
+
+    wrapper._ga_checked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _checked_forward(fn: Any) -> Any:
+    from .validation import check_encoder_input, enabled
+
+    @functools.wraps(fn)
+    def wrapper(self: Encoder, *args: Any, **kwargs: Any) -> Any:
+        if args and enabled():
+            check_encoder_input(self, args[0])
+        return fn(self, *args, **kwargs)
+
+    wrapper._ga_checked = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def check_finite_array(x: Any, what: str = "X") -> None:

@@ -141,10 +141,22 @@ in the manifest in `src/geoatlas_{name}/__init__.py`, and check them with `geoat
 '''
 
 
+def _check_name(name: object) -> None:
+    """A plugin id becomes a Python package name: a snake_case identifier that is not a keyword."""
+    import keyword
+
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or len(name) > 64:
+        raise ValueError(f"plugin name {name!r} must be snake_case: a lowercase letter, then lowercase letters, "
+                         "digits or _ (at most 64 characters), e.g. my_method")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or not name.isidentifier():
+        raise ValueError(f"plugin name {name!r} is a Python keyword; it cannot name a package")
+    if "__" in name or name.endswith("_"):
+        raise ValueError(f"plugin name {name!r} must not contain '__' or end with '_'")
+
+
 def new_plugin(name: str, directory: Path) -> Path:
     """Write the plugin package ``geoatlas-<name>`` under ``directory``; returns its path."""
-    if not re.match(r"^[a-z][a-z0-9_]*$", name):
-        raise ValueError(f"plugin name {name!r} must be snake_case (lowercase letters, digits, _)")
+    _check_name(name)
     dash = name.replace("_", "-")
     root = directory / f"geoatlas-{dash}"
     if root.exists():
@@ -346,8 +358,7 @@ def new_builtin_plugin(name: str, collection: Path) -> Path:
     """Write a built-in plugin folder ``collection/<name>/`` (the one-folder layout): manifest with
     an example claim, components, README with the docs sections, a pipeline, tests that use the
     testing kit and a reproduce script that writes ``results.json``. It passes its tests at once."""
-    if not re.match(r"^[a-z][a-z0-9_]*$", name):
-        raise ValueError(f"plugin name {name!r} must be snake_case (lowercase letters, digits, _)")
+    _check_name(name)
     root = collection / name
     if root.exists():
         raise FileExistsError(f"{root} already exists; choose another name")

@@ -193,14 +193,35 @@ class Trainer:
 
         if not self.checkpoint.exists():
             return False
-        state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
-        self.model.load_state_dict(state["model"])
-        if self.loss is not None and state.get("loss") is not None:
-            self.loss.load_state_dict(state["loss"])
-        if self.opt is not None and state.get("optimizer") is not None:
-            self.opt.load_state_dict(state["optimizer"])
-        self.history = list(state["history"])
-        self.start_epoch = int(state["epoch"]) + 1
+        from ..errors import GeoatlasError
+
+        def unreadable(why: str) -> GeoatlasError:
+            return GeoatlasError(
+                f"checkpoint {str(self.checkpoint)!r} cannot be resumed from: {why}. It is truncated, "
+                "crafted or from another model; delete it (or the run directory) and run without --resume"
+            )
+
+        if self.checkpoint.is_dir():
+            raise unreadable("it is a folder, not a file")
+        try:
+            # weights only: a checkpoint never runs code when it is read
+            state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - UnpicklingError, EOFError, RuntimeError, OSError ...
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise unreadable(f"{type(exc).__name__}: {first}" if first else type(exc).__name__) from None
+        if not isinstance(state, dict) or not {"model", "history", "epoch"} <= set(state):
+            raise unreadable("it is not a geoatlas training checkpoint (no model/history/epoch entries)")
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.loss is not None and state.get("loss") is not None:
+                self.loss.load_state_dict(state["loss"])
+            if self.opt is not None and state.get("optimizer") is not None:
+                self.opt.load_state_dict(state["optimizer"])
+            self.history = list(state["history"])
+            self.start_epoch = int(state["epoch"]) + 1
+        except Exception as exc:  # noqa: BLE001 - shape/key mismatches from load_state_dict
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise unreadable(f"its contents do not fit this model ({type(exc).__name__}: {first})") from None
         self.log(f"resumed from {self.checkpoint.name} after epoch {self.start_epoch}")
         return True
 

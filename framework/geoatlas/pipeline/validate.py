@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import GeoatlasError, SpecError
+from ..validation import param_problems, short
 from .spec import PipelineSpec
 from .yamlio import Lines
 
@@ -75,7 +76,7 @@ def _pydantic_problems(exc: ValidationError, source: str, lines: Lines) -> list[
             valid = list(owner.model_fields) if owner else []
             close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            out.append(f"{where}: unknown key {key!r}.{hint} Valid keys here: {', '.join(valid)}.")
+            out.append(f"{where}: unknown key {short(key)}.{hint} Valid keys here: {', '.join(valid)}.")
         elif err["type"] == "missing":
             out.append(f"{where}: required key {loc[-1]!r} is missing.")
         elif err["type"] == "literal_error":
@@ -84,7 +85,7 @@ def _pydantic_problems(exc: ValidationError, source: str, lines: Lines) -> list[
             choices = [c.strip().strip("'") for c in exp.replace(" or ", ",").split(",") if c.strip()]
             close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            out.append(f"{where}: {got!r} is not allowed.{hint} Valid choices: {exp}.")
+            out.append(f"{where}: {short(got)} is not allowed.{hint} Valid choices: {exp}.")
         elif err["msg"].startswith("Keys should be strings") and isinstance(err.get("input"), bool):
             word = "on/yes/true" if err["input"] else "off/no/false"
             where = _where(source, lines, loc[:-1])
@@ -93,7 +94,7 @@ def _pydantic_problems(exc: ValidationError, source: str, lines: Lines) -> list[
         else:
             msg = err["msg"]
             got = err.get("input")
-            shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+            shown = f" (got {short(got)})" if not isinstance(got, (dict, list)) else ""
             out.append(f"{where}: {msg}{shown}.")
     return out
 
@@ -101,7 +102,7 @@ def _pydantic_problems(exc: ValidationError, source: str, lines: Lines) -> list[
 def _type_hints(factory: Any) -> dict[str, Any]:
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
-        return typing.get_type_hints(target)
+        return typing.get_type_hints(target, include_extras=True)
     except Exception:
         return {}
 
@@ -111,8 +112,6 @@ def check_component_params(
     base_dir: Path | None, inferred: tuple[str, ...] = (),
 ) -> list[str]:
     """Problems with the parameters of one component (imports the component)."""
-    from pydantic import TypeAdapter
-
     from ..api import accepts_var_kwargs, parameters
     from ..plugins import catalog, import_target
 
@@ -136,31 +135,32 @@ def check_component_params(
             close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             problems.append(
-                f"{_where(source, lines, ploc + (key,))}: {comp.full_name} has no parameter {key!r}.{hint} "
+                f"{_where(source, lines, ploc + (key,))}: {comp.full_name} has no parameter {short(key)}.{hint} "
                 f"Valid parameters: {', '.join(valid) or '(none)'}."
             )
             continue
-        ann = hints.get(key)
-        if ann is not None and ann is not Any:
-            try:
-                TypeAdapter(ann).validate_python(value, strict=False)
-            except ValidationError as exc:
-                first = exc.errors()[0]["msg"]
-                problems.append(
-                    f"{_where(source, lines, ploc + (key,))}: parameter {key!r} of {comp.full_name} "
-                    f"expects {getattr(ann, '__name__', str(ann))}: {first} (got {value!r})."
-                )
-            except Exception:
-                pass  # annotations pydantic cannot build a validator for are not checked
         if _is_path_param(key) and isinstance(value, str):
             p = Path(value).expanduser()
             if not p.is_absolute() and base_dir is not None and not p.exists():
                 p = base_dir / p
+                if p.exists():
+                    # `run` must find what `validate` found: pin the path to the spec's folder
+                    params[key] = str(p)
             if not p.exists():
                 problems.append(
-                    f"{_where(source, lines, ploc + (key,))}: file or folder {value!r} does not exist "
+                    f"{_where(source, lines, ploc + (key,))}: file or folder {short(value)} does not exist "
                     f"(relative paths are looked up from the working directory, then from the spec's folder)."
                 )
+    # annotated constraints (geoatlas.validation.Size ...) and the component's validate_params
+    known = {k: v for k, v in params.items() if k in valid}
+    try:
+        bad = param_problems(factory, known)
+    except Exception as exc:  # noqa: BLE001 - a broken validate_params hook is reported, not raised
+        bad = {"(parameters)": f"validate_params failed: {type(exc).__name__}: {short(str(exc), 200)}"}
+    for key, msg in bad.items():
+        at = ploc + (key,) if key in params else ploc
+        ann = valid.get(key, {}).get("annotation") or hints.get(key)
+        problems.append(f"{_where(source, lines, at)}: parameter {key!r} of {comp.full_name} expects {_ann_name(ann) if ann is not None else 'other values'}; it {msg}.")
     missing = [k for k, v in valid.items() if v["required"] and k not in params and k not in inferred]
     if missing:
         problems.append(
@@ -168,6 +168,14 @@ def check_component_params(
             f"{', '.join(repr(m) for m in missing)} under `params:`."
         )
     return problems
+
+
+def _ann_name(ann: Any) -> str:
+    if isinstance(ann, str):
+        return ann  # as written in the signature (`list[Size] | None`)
+    if typing.get_origin(ann) is typing.Annotated:
+        ann = typing.get_args(ann)[0]
+    return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
 
 
 def _is_path_param(key: str) -> bool:
@@ -362,10 +370,16 @@ def _classifier_params(name: str, params: dict[str, Any], prefix: tuple[Any, ...
         if key not in valid:
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            out.append(f"{_where(source, lines, prefix + ('params', key))}: {name} has no parameter {key!r}.{hint}")
+            out.append(f"{_where(source, lines, prefix + ('params', key))}: {name} has no parameter {short(key)}.{hint}")
     return out
+
+
+#: problems listed in an error message (all stay in ``SpecError.problems``)
+MAX_LISTED = 50
 
 
 def _summary(problems: list[str]) -> str:
     head = "the pipeline spec is invalid; nothing was run" if len(problems) == 1 else f"the pipeline spec has {len(problems)} problems; nothing was run"
-    return head + ":\n  - " + "\n  - ".join(problems)
+    listed = [p if len(p) <= 1000 else p[:1000] + " ..." for p in problems[:MAX_LISTED]]
+    more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+    return head + ":\n  - " + "\n  - ".join(listed) + more

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
+from geoatlas.validation import Fraction, Size, check_weights
 
 
 class MLP(Encoder):
@@ -15,10 +16,10 @@ class MLP(Encoder):
 
     def __init__(
         self,
-        in_features: int,
-        out_features: int,
-        hidden: list[int] | None = None,
-        dropout: float = 0.0,
+        in_features: Size,
+        out_features: Size,
+        hidden: list[Size] | None = None,
+        dropout: Fraction = 0.0,
         activation: str = "relu",
     ) -> None:
         super().__init__()
@@ -28,6 +29,8 @@ class MLP(Encoder):
         if activation not in acts:
             raise ValueError(f"activation must be one of {', '.join(acts)}, got {activation!r}")
         hidden = [64, 64] if hidden is None else list(hidden)
+        widths = [in_features, *hidden, out_features]
+        check_weights("MLP", *[(a, b) for a, b in zip(widths[:-1], widths[1:])])
         layers: list[nn.Module] = []
         width = in_features
         for h in hidden:
@@ -40,6 +43,8 @@ class MLP(Encoder):
         self.in_features = in_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 1:
+            raise ValueError(f"MLP expects a batch (N, {self.in_features}), got a scalar")
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != self.in_features:
             raise ValueError(f"MLP expects {self.in_features} input features, got {x.shape[1]}")
@@ -51,9 +56,13 @@ class CNN(Encoder):
 
     input_type = "image"
 
-    def __init__(self, in_channels: int, num_classes: int, channels: list[int] | None = None) -> None:
+    def __init__(self, in_channels: Size, num_classes: Size, channels: list[Size] | None = None) -> None:
         super().__init__()
         channels = [16, 32] if channels is None else list(channels)
+        if not channels:
+            raise ValueError("CNN: parameter 'channels' must name at least one stage width")
+        cs = [in_channels, *channels]
+        check_weights("CNN", *[(a, b, 3, 3) for a, b in zip(cs[:-1], cs[1:])], (channels[-1], num_classes))
         layers: list[nn.Module] = []
         c = in_channels
         for i, w in enumerate(channels):
@@ -63,6 +72,7 @@ class CNN(Encoder):
             c = w
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c, num_classes)
+        self.in_channels = in_channels
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x).mean(dim=(2, 3))
@@ -70,4 +80,6 @@ class CNN(Encoder):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
             raise ValueError(f"CNN expects images (N, C, H, W), got shape {tuple(x.shape)}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"CNN expects {self.in_channels} input channels, got {x.shape[1]} (shape {tuple(x.shape)})")
         return self.head(self.embed(x))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from geoatlas.interfaces import DataBundle, Dataset
+from geoatlas.validation import Probability, Size
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -79,7 +80,7 @@ class SyntheticKG(Dataset):
     data_type = "triples"
     task = "link_prediction"
 
-    def __init__(self, n_entities: int = 200, n_relations: int = 5, n_triples: int = 3000, family_size: int = 10, seed: int = 0) -> None:
+    def __init__(self, n_entities: Size = 200, n_relations: Size = 5, n_triples: Size = 3000, family_size: Size = 10, seed: int = 0) -> None:
         self.n_entities = _check_int("n_entities", n_entities, 4)
         self.n_relations = _check_int("n_relations", n_relations, 1)
         self.n_triples = _check_int("n_triples", n_triples, self.n_relations)
@@ -179,8 +180,8 @@ class GraphEdges(Dataset):
     data_type = "triples"
     task = "link_prediction"
 
-    def __init__(self, graph: str = "karate", block_size: int = 20, n_blocks: int = 3, p_in: float = 0.3,
-                 p_out: float = 0.02, undirected: bool = True, seed: int = 0) -> None:
+    def __init__(self, graph: str = "karate", block_size: Size = 20, n_blocks: Size = 3, p_in: Probability = 0.3,
+                 p_out: Probability = 0.02, undirected: bool = True, seed: int = 0) -> None:
         if graph not in ("karate", "sbm"):
             raise ValueError(f"graph must be 'karate' or 'sbm', got {graph!r}")
         self.graph = graph

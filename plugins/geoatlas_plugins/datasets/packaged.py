@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from geoatlas.interfaces import DataBundle, Dataset
+from geoatlas.validation import PositiveInt, Size
 
 
 class SklearnDigits(Dataset):
@@ -12,7 +13,7 @@ class SklearnDigits(Dataset):
 
     data_type = "image"
 
-    def __init__(self, as_images: bool = True, n_samples: int | None = None) -> None:
+    def __init__(self, as_images: bool = True, n_samples: Size | None = None) -> None:
         self.as_images = as_images
         self.n_samples = n_samples
 
@@ -64,7 +65,7 @@ class KarateClub(Dataset):
 
     data_type = "graph_nodes"
 
-    def __init__(self, source: str = "pyg", labels_per_class: int = 1, seed: int = 0) -> None:
+    def __init__(self, source: str = "pyg", labels_per_class: PositiveInt = 1, seed: int = 0) -> None:
         if source not in {"pyg", "networkx"}:
             raise ValueError(f"source must be 'pyg' or 'networkx', got {source!r}")
         self.source = source

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from geoatlas.interfaces import DataBundle, Dataset
+from geoatlas.validation import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt, Size
 
 
 def _check_positive(**kwargs: int) -> None:
@@ -71,11 +72,11 @@ class Shapes3D(Dataset):
 
     def __init__(
         self,
-        n_per_class: int = 40,
-        n_points: int = 64,
+        n_per_class: Size = 40,
+        n_points: Size = 64,
         shapes: list[str] | None = None,
         rotate: bool = False,
-        noise: float = 0.01,
+        noise: NonNegativeFloat = 0.01,
         seed: int = 0,
     ) -> None:
         _check_positive(n_per_class=n_per_class, n_points=n_points)
@@ -111,11 +112,11 @@ class ManifoldSamples(Dataset):
 
     def __init__(
         self,
-        n_per_class: int = 30,
-        n_points: int = 100,
+        n_per_class: Size = 30,
+        n_points: Size = 100,
         manifolds: list[str] | None = None,
-        noise: float = 0.05,
-        outliers: float = 0.0,
+        noise: NonNegativeFloat = 0.05,
+        outliers: Fraction = 0.0,
         seed: int = 0,
     ) -> None:
         _check_positive(n_per_class=n_per_class, n_points=n_points)
@@ -155,10 +156,10 @@ class GraphFamilies(Dataset):
 
     def __init__(
         self,
-        n_per_class: int = 30,
-        n_nodes: int = 30,
+        n_per_class: Size = 30,
+        n_nodes: Size = 30,
         families: list[str] | None = None,
-        avg_degree: float = 4.0,
+        avg_degree: PositiveFloat = 4.0,
         seed: int = 0,
     ) -> None:
         _check_positive(n_per_class=n_per_class, n_nodes=n_nodes)
@@ -216,7 +217,7 @@ class HyperbolicTree(Dataset):
 
     data_type = "graph_nodes"
 
-    def __init__(self, branching: int = 3, depth: int = 4, labels_per_class: int = 3, seed: int = 0) -> None:
+    def __init__(self, branching: PositiveInt = 3, depth: PositiveInt = 4, labels_per_class: PositiveInt = 3, seed: int = 0) -> None:
         _check_positive(branching=branching, depth=depth)
         if branching ** depth > 50_000:
             raise ValueError("tree too large (branching**depth > 50000)")

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from geoatlas.interfaces import DataBundle, Dataset
+from geoatlas.validation import Size
 
 
 def _int(name: str, value: Any, minimum: int) -> int:
@@ -87,15 +88,15 @@ class SyntheticCTR(Dataset):
 
     def __init__(
         self,
-        n_samples: int = 20000,
-        n_fields: int = 8,
+        n_samples: Size = 20000,
+        n_fields: Size = 8,
         cardinality: int | list[int] = 100,
         zipf: float = 1.1,
         informative: list[int] | None = None,
         interactions: list[list[int]] | None = None,
         main_effect: float = 1.0,
         interaction_strength: float = 1.0,
-        interaction_dim: int = 4,
+        interaction_dim: Size = 4,
         bias: float = -1.0,
         seed: int = 0,
     ) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from geoatlas.interfaces import DataBundle, Dataset
+from geoatlas.validation import NonNegativeFloat, Size
 
 
 def _statsmodels_datasets() -> Any:
@@ -71,7 +72,7 @@ class CO2Series(Dataset):
     data_type = "series"
     task = "forecasting"
 
-    def __init__(self, n_steps: int | None = None) -> None:
+    def __init__(self, n_steps: Size | None = None) -> None:
         if n_steps is not None:
             _check_int("n_steps", n_steps, 2)
         self.n_steps = n_steps
@@ -112,7 +113,7 @@ class SunspotsSeries(Dataset):
     data_type = "series"
     task = "forecasting"
 
-    def __init__(self, n_steps: int | None = None) -> None:
+    def __init__(self, n_steps: Size | None = None) -> None:
         if n_steps is not None:
             _check_int("n_steps", n_steps, 2)
         self.n_steps = n_steps
@@ -169,10 +170,10 @@ class PeriodicSeries(Dataset):
 
     def __init__(
         self,
-        n_channels: int = 3,
-        length: int = 1000,
+        n_channels: Size = 3,
+        length: Size = 1000,
         periods: list[float] | None = None,
-        noise: float = 0.1,
+        noise: NonNegativeFloat = 0.1,
         coupling: float = 0.5,
         lag: int = 1,
         seed: int = 0,

@@ -64,6 +64,17 @@ class PoincareBall(Manifold, geoopt.PoincareBall):
     def curvature(self) -> float:
         return -float(self.c)
 
+    def _ga_check_domain(self, x: torch.Tensor, what: str) -> None:
+        # points must lie strictly inside the ball of radius 1/sqrt(c); outside it geoopt's
+        # formulas still return finite (meaningless) numbers
+        radius = float(self.c.detach()) ** -0.5
+        norm = x.detach().norm(dim=-1)
+        if norm.numel() and bool((norm >= radius).any()):
+            raise ValueError(
+                f"{what} is not inside the Poincaré ball of radius 1/sqrt(c) = {radius:.6g} "
+                f"(largest norm {float(norm.max()):.6g}); map Euclidean vectors in with expmap0 or projx"
+            )
+
     def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
         v = 0.5 * torch.randn(n, self._ga_dimension, generator=generator, dtype=dtype)
         return self.expmap0(v)
