@@ -108,6 +108,40 @@ def test_modified_inertia_dataset() -> None:
     assert np.abs(b2.y - b.y).max() > 0.1
 
 
+def test_modified_inertia_is_the_papers_target() -> None:
+    """Default data = the authors' ModifiedInertia: softplus(N(0,1)) masses, Y = I + 0.3 (I e_z) e_z^T."""
+    from scipy import stats
+
+    from geoatlas_plugins.soft_equivariance.data import paper_targets
+
+    b = ga.create("dataset", "modified_inertia", n_samples=400).load()
+    assert b.meta["target"] == "paper" and b.meta["masses"] == "softplus"
+    X = b.X.astype(np.float64)
+    m, pos = X[:, :5], X[:, 5:].reshape(400, 5, 3)
+    # independent recomputation, particle by particle: inertia, then add 0.3 * (z column) to the z column
+    Y = np.zeros((400, 3, 3))
+    for k in range(5):
+        r = pos[:, k]
+        Y += m[:, k, None, None] * ((r**2).sum(-1)[:, None, None] * np.eye(3) - r[:, :, None] * r[:, None, :])
+    Y[:, :, 2] *= 1.3
+    assert np.abs(b.y.reshape(400, 3, 3) - Y).max() / np.abs(Y).max() < 1e-6
+    assert np.abs(Y - Y.transpose(0, 2, 1)).max() > 0.1  # the paper's target is not symmetric
+    # masses: softplus^{-1}(m) = log(expm1(m)) is standard normal; the old uniform masses fail the same test
+    assert stats.kstest(np.log(np.expm1(m.ravel())), "norm").pvalue > 1e-3
+    mu = ga.create("dataset", "modified_inertia", n_samples=400, masses="uniform").load().X[:, :5].astype(np.float64)
+    assert stats.kstest(np.log(np.expm1(mu.ravel())), "norm").pvalue < 1e-6
+    # exact O(2)_xy equivariance Y(gx) = g Y(x) g^T for random rotations/reflections about z; O(3) broken
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        t = rng.uniform(0, 2 * np.pi)
+        g = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1.0]]) @ np.diag([1, rng.choice([-1, 1]), rng.choice([-1, 1])])
+        Yg = paper_targets(m, pos @ g.T, 0.3, 2).reshape(-1, 3, 3)
+        assert np.abs(Yg - g @ Y @ g.T).max() < 1e-9 * np.abs(Y).max()
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        Yq = paper_targets(m, pos @ q.T, 0.3, 2).reshape(-1, 3, 3)
+        assert np.abs(Yq - q @ Y @ q.T).max() > 0.05 * np.abs(Y).max()
+
+
 def test_bad_input() -> None:
     with pytest.raises(ValueError, match="multiple of 3"):
         ga.create("encoder", "soft_equivariant_mlp", in_features=21)
@@ -122,5 +156,11 @@ def test_bad_input() -> None:
         m(torch.full((2, 20), float("nan")))
     with pytest.raises(ValueError, match="axis"):
         ga.create("dataset", "modified_inertia", axis="w")
+    with pytest.raises(ValueError, match="target"):
+        ga.create("dataset", "modified_inertia", target="sym")
+    with pytest.raises(ValueError, match="masses"):
+        ga.create("dataset", "modified_inertia", masses="normal")
+    with pytest.raises(ValueError, match="breaking"):
+        ga.create("dataset", "modified_inertia", breaking=float("nan"))
     with pytest.raises(ValueError, match="unknown candidate group"):
         sample_group("sl2", 3)
