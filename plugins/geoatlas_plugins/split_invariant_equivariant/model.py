@@ -129,7 +129,11 @@ class SIE(Encoder):
     predictor_hidden, hypernetwork, bias_pred, bias_hypernet, predictor_relu
         Predictor architecture (paper default: one linear layer from a linear hypernetwork).
     sim_coeff, equi_factor, std_coeff, cov_coeff : float
-        Loss weights (paper defaults 10, 4.5, 10, 1).
+        Loss weights: 10, 0.45, 10, 1, the authors' documented SIE pretraining command
+        (facebookresearch/SIE README: ``--sim-coeff 10 --equi-factor 0.45 --std-coeff 10
+        --cov-coeff 1``), i.e. an absolute weight ``equi_factor * sim_coeff = 4.5`` on the
+        equivariance term. (4.5 is only the argparse default of their ``main.py``; with it the
+        equivariance term would weigh 45.)
     max_angle : float
         Views are rotated by angles drawn uniformly from ``[-max_angle, max_angle]``.
     """
@@ -150,7 +154,7 @@ class SIE(Encoder):
         bias_hypernet: bool = False,
         predictor_relu: bool = False,
         sim_coeff: float = 10.0,
-        equi_factor: float = 4.5,
+        equi_factor: float = 0.45,
         std_coeff: float = 10.0,
         cov_coeff: float = 1.0,
         max_angle: float = math.pi / 2,

@@ -119,6 +119,42 @@ def test_sie_loss_identity_pair() -> None:
     assert stats["inv"] == 0.0
 
 
+def _np_var(z: np.ndarray) -> float:
+    return float(np.maximum(0.0, 1.0 - np.sqrt(z.var(axis=0, ddof=1) + 1e-4)).mean())
+
+
+def _np_cov(z: np.ndarray) -> float:
+    c = np.cov(z, rowvar=False)
+    return float((c[~np.eye(c.shape[0], dtype=bool)] ** 2).sum() / c.shape[0])
+
+
+@pytest.mark.parametrize("weights", [None, dict(sim_coeff=3.0, equi_factor=0.7, std_coeff=2.0, cov_coeff=5.0)])
+def test_sie_loss_is_the_stated_weighted_sum(weights: dict | None) -> None:
+    """The loss equals sim*inv + equi_factor*sim*equi + std*(V(z)/2+V(z')/2+V(pred)/2) + cov*(C(z)+C(z')),
+    each term recomputed in numpy from the projector/predictor outputs; defaults 10, 0.45, 10, 1
+    (the authors' documented SIE command)."""
+    m = _sie(**(weights or {})).double()
+    w = weights or dict(sim_coeff=10.0, equi_factor=0.45, std_coeff=10.0, cov_coeff=1.0)
+    assert (m.sim_coeff, m.equi_factor, m.std_coeff, m.cov_coeff) == (w["sim_coeff"], w["equi_factor"], w["std_coeff"], w["cov_coeff"])
+    g = torch.Generator().manual_seed(1)
+    x1, x2 = torch.rand(12, 1, 16, 16, generator=g, dtype=torch.float64), torch.rand(12, 1, 16, 16, generator=g, dtype=torch.float64)
+    a = m.rotation_params(torch.rand(12, generator=g, dtype=torch.float64))
+    loss, _, _ = m.sie_loss(x1, x2, a)
+    with torch.no_grad():
+        r1, r2 = m.backbone(x1), m.backbone(x2)
+        k = m.inv_dim
+        zi1, zi2 = m.projector_inv(r1[:, :k]).numpy(), m.projector_inv(r2[:, :k]).numpy()
+        ze1, ze2 = m.projector_equi(r1[:, k:]), m.projector_equi(r2[:, k:]).numpy()
+        pred = m.predictor(ze1, a).numpy()
+        ze1 = ze1.numpy()
+    z1, z2 = np.concatenate([zi1, ze1], 1), np.concatenate([zi2, ze2], 1)
+    expected = (w["sim_coeff"] * ((zi1 - zi2) ** 2).mean()
+                + w["equi_factor"] * w["sim_coeff"] * ((pred - ze2) ** 2).mean()
+                + w["std_coeff"] * (_np_var(z1) / 2 + _np_var(z2) / 2 + _np_var(pred) / 2)
+                + w["cov_coeff"] * (_np_cov(z1) + _np_cov(z2)))
+    assert abs(float(loss) - expected) < 1e-10 * max(1.0, abs(expected))
+
+
 def test_probe_does_not_shape_representation() -> None:
     """The online classifier sees detached features: its loss gives the backbone no gradient."""
     model = _sie()
