@@ -7,7 +7,7 @@ MANIFEST = {
     "title": "Invariance-constrained learning with MCMC-sampled augmentations",
     "summary": "Wraps any registered image encoder and trains it on a constrained problem: minimise the "
     "loss subject to a bound on the loss of transformed samples, where transformations are drawn by a "
-    "Metropolis-Hastings chain from the loss-tilted distribution and a dual variable decides how much "
+    "short Metropolis-Hastings chain toward the loss-tilted distribution and a dual variable decides how much "
     "augmentation is applied. Use it instead of hand-tuned augmentation policies; the sampled "
     "transformations show which ones the task is (not) invariant to.",
     "api": ">=1,<2",
@@ -28,7 +28,8 @@ MANIFEST = {
     },
     "extras": [],
     "verified": [
-        "MH chain: empirical state frequencies match the loss-proportional target (chi-square test)",
+        "MH chain: with 40 steps the state frequencies match the loss-proportional target (chi-square test); at 2 and 4 steps they match the exact finite-step law instead (TV to the target 0.20 / 0.078 vs 0.39 for uniform)",
+        "zero losses handled as in the reference (0/0 rejects)",
         "dual variable stays 0 while the constraint is slack and grows while it is violated",
         "transformations: exact flips/rot180 against torch.flip; affine ops compose as matrices",
     ],

@@ -41,6 +41,15 @@ def metropolis_hastings(losses: torch.Tensor, generator: torch.Generator | None 
     acceptance probability of moving from state ``s`` to proposal ``i`` is
     ``min(1, losses[i] / losses[s])``; the stationary distribution is ``lambda(g) ~ l(g)``.
 
+    Zero losses follow the reference implementation (``ihounie/daug``, ``train_pd_batch.py``,
+    ``nan_to_num`` of the ratio): a proposal with loss 0 is always rejected (``0/l`` and ``0/0`` give
+    0), and any proposal with positive loss is accepted from a state with loss 0 (``l/0`` is +inf,
+    clipped to 1). A row of all-zero losses therefore keeps its first, uniformly drawn proposal.
+
+    The chain starts at the first (uniform) proposal, so after ``steps`` proposals its state is
+    only approximately distributed as ``lambda``: with short chains (the reference configurations
+    use 2 steps and ablate 2-16) it lies between the uniform proposal and the target.
+
     Returns
     -------
     states : (steps, n) long tensor, the index of the proposal held at each step
@@ -56,7 +65,7 @@ def metropolis_hastings(losses: torch.Tensor, generator: torch.Generator | None 
     states = [state.clone()]
     probs = []
     for i in range(1, steps):
-        ratio = torch.nan_to_num(losses[i] / last, nan=1.0, posinf=1.0).clamp(max=1.0)
+        ratio = torch.nan_to_num(losses[i] / last, nan=0.0, posinf=1.0).clamp(max=1.0)  # 0/0 -> reject
         probs.append(ratio)
         accept = torch.bernoulli(ratio, generator=generator).bool()
         state = torch.where(accept, torch.full_like(state, i), state)

@@ -38,8 +38,45 @@ def test_mh_rejects_bad_losses() -> None:
         metropolis_hastings(torch.tensor([[1.0], [-1.0]]))
     with pytest.raises(ValueError, match="shape"):
         metropolis_hastings(torch.ones(3))
-    states, _ = metropolis_hastings(torch.zeros(3, 4))  # all-zero losses: stays finite, moves
-    assert states.shape == (3, 4)
+    states, _ = metropolis_hastings(torch.zeros(3, 4))  # all-zero losses: keeps the first proposal
+    assert states.shape == (3, 4) and (states == 0).all()
+
+
+def test_mh_zero_loss_rule_matches_reference() -> None:
+    """Reference rule (nan_to_num of the ratio): zero-loss proposals are rejected, 0/0 included;
+    from a zero-loss state any positive-loss proposal is accepted."""
+    losses = torch.tensor([[0.0, 0.0, 1.0, 2.0], [0.0, 3.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0]])
+    states, _ = metropolis_hastings(losses, torch.Generator().manual_seed(0))
+    # column 0: 0 -> 0 (reject) -> 5 (accept); column 1: 0 -> 3 (accept) -> 0 (reject)
+    assert states[:, 0].tolist() == [0, 0, 2] and states[:, 1].tolist() == [0, 1, 1]
+    assert states[:, 2].tolist() == [0, 0, 0] and states[:, 3].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("steps", [2, 4])
+def test_mh_short_chain_follows_its_exact_finite_step_law(steps: int) -> None:
+    """At the default chain length (4) and the reference's (2) the kept state is NOT yet distributed
+    as the loss-proportional target: it follows the exact K-step law of the independence sampler,
+    uniform start times (K - 1) MH transitions (computed here by matrix powers, independently of the
+    sampler's code). Its total-variation distance to the target is stated and checked."""
+    table = torch.tensor([0.1, 0.5, 1.0, 2.0, 4.0], dtype=torch.float64)
+    K = len(table)
+    target = table / table.sum()
+    # transition matrix: propose j uniformly, accept with min(1, l_j / l_i); the rest stays at i
+    P = torch.minimum(torch.ones(K, K, dtype=torch.float64), table[None, :] / table[:, None]) / K
+    P = P - torch.diag(torch.diagonal(P))
+    P = P + torch.diag(1 - P.sum(1))
+    law = torch.full((K,), 1 / K, dtype=torch.float64) @ torch.linalg.matrix_power(P, steps - 1)
+    g = torch.Generator().manual_seed(1)
+    n = 40000
+    idx = torch.randint(K, (steps, n), generator=g)
+    states, _ = metropolis_hastings(table.float()[idx], g)
+    counts = torch.bincount(idx[states[-1], torch.arange(n)], minlength=K).numpy()
+    assert chisquare(counts, law.numpy() * n).pvalue > 1e-3  # the sampler realises the exact K-step law
+    assert chisquare(counts, target.numpy() * n).pvalue < 1e-6  # ... which is still far from the target
+    tv = 0.5 * float((law - target).abs().sum())
+    tv_uniform = 0.5 * float((1 / K - target).abs().sum())
+    # TV to the target: 0.202 (2 steps), 0.078 (4), 0.011 (8), 2.5e-4 (16) vs 0.389 for the uniform proposal
+    assert tv < tv_uniform and tv == pytest.approx({2: 0.2023, 4: 0.0778}[steps], abs=1e-3)
 
 
 def test_transforms_exact_cases() -> None:
