@@ -278,11 +278,11 @@ class RayExecutor:
         with Probe(run.dir / "checkpoints") as probe:
             refs = {}
             for label, mspec in models.items():
-                on_start(label)
                 files_in = _checkpoint_files(run.dir, label) if run.resume else {}
                 refs[label] = fn.remote(str(run.dir), probe, files_in, _train_one, common, label, mspec, run.resume)
             try:
                 for label in models:
+                    on_start(label)  # hooks and error attribution in the local order
                     out, files = ray.get(refs.pop(label))
                     write_back(run.dir, files)
                     with open(run.dir / "log.txt", "a", encoding="utf-8") as fh:
