@@ -5,10 +5,12 @@ pip-installable: fetch the repository and pass its root::
 
     python plugins/geoatlas_plugins/eqmotion/benchmark.py /path/to/EqMotion
 
-Without the path (or if it cannot be imported) only our timings are printed. Besides timing, the
-script checks that both models are SE(3)-equivariant on the same input (errors printed), since the
-two implementations differ in details (the reference takes simulator velocities and a fixed
-2-category reasoning module) and their outputs cannot be compared weight for weight.
+Without the path (or if it cannot be imported) only our timings are printed. With it, the script
+first copies our weights into the reference (the parameter layouts map one to one, see
+:func:`reference_state_dict`), runs both in float64 on the same trajectories (the reference gets
+our finite-difference velocities and speeds) and asserts that predictions and interaction
+categories agree (:func:`reference_agreement`, tolerance 1e-9); then it times both and checks
+SE(3) equivariance of each.
 """
 
 from __future__ import annotations
@@ -29,6 +31,58 @@ def _time(fn, reps: int = 5) -> float:
     return (time.perf_counter() - t0) / reps
 
 
+def reference_state_dict(ours: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Our EqMotion parameters under the names of the authors' ``model_t_reason.EqMotion``.
+
+    The reference additionally holds modules its reasoning model never calls (``gcl_i.coord_mlp``,
+    ``gcl_i.node_att_mlp``); load with ``strict=False`` and check that only those are missing.
+    """
+    top = {"speed_embed": "embedding", "angle_embed": "embedding2", "coord_trans": "coord_trans", "vel_trans": "vel_trans",
+           "predict_head": "predict_head", "reason_edge": "edge_mlp", "reason_dist": "coord_mlp", "reason_node": "node_mlp",
+           "reason_category": "category_mlp"}
+    layer = {"edge_mlp": "edge_mlp", "category_mlps": "category_mlp", "factor_mlp": "factor_mlp", "node_mlp": "node_mlp",
+             "att_mlp": "mlp_q", "coord_vel": "coord_vel", "layer_q": "layer_q", "layer_k": "layer_k"}
+    out = {}
+    for name, value in ours.state_dict().items():
+        parts = name.split(".")
+        if parts[0] == "layers":
+            new = [f"gcl_{parts[1]}", layer[parts[2]], *parts[3:]]
+        else:
+            new = [top[parts[0]], *parts[1:]]
+        out[".".join(new)] = value.clone()
+    return out
+
+
+def reference_agreement(ref_path: str, past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> dict[str, float]:
+    """Max |ours - reference| of the predictions and of the interaction categories, float64, same weights."""
+    sys.path.insert(0, ref_path)
+    from n_body_system.model_t_reason import EqMotion as RefEqMotion  # type: ignore[import-not-found]
+
+    torch.manual_seed(seed)
+    ours = ga.create("encoder", "eqmotion", past_length=past, future_length=future, hidden_nf=64, hid_channel=64, n_layers=4,
+                     flatten_output=False).double()
+    # perturb every parameter so that no layer sits at a near-zero initialisation (e.g. the 0.001-gain one)
+    with torch.no_grad():
+        for p in ours.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    ref = RefEqMotion(in_node_nf=past, in_edge_nf=2, hidden_nf=64, in_channel=past, hid_channel=64, out_channel=future,
+                      device="cpu", n_layers=4, recurrent=True).double()
+    missing, unexpected = ref.load_state_dict(reference_state_dict(ours), strict=False)
+    assert not unexpected, unexpected
+    assert all(k.split(".")[1] in ("coord_mlp", "node_att_mlp") for k in missing), missing
+    g = torch.Generator().manual_seed(seed + 1)
+    steps = 0.1 * torch.randn(batch, agents, past, 3, generator=g, dtype=torch.float64)
+    x = torch.randn(batch, agents, 1, 3, generator=g, dtype=torch.float64) + steps.cumsum(2)
+    ours.eval()
+    ref.eval()
+    with torch.no_grad():
+        out, cat = ours.predict(x, return_categories=True)
+        vel, speed, _ = ours.invariant_motion_features(x)
+        out_ref, cats_ref = ref(speed, x, vel)
+    return {"prediction": float((out - out_ref).abs().max()), "categories": float((cat - cats_ref[0]).abs().max()),
+            "prediction_scale": float(out.abs().max())}
+
+
 def main(ref_path: str | None = None, batch: int = 64, agents: int = 5, past: int = 10, future: int = 10) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -41,6 +95,11 @@ def main(ref_path: str | None = None, batch: int = 64, agents: int = 5, past: in
         ours.zero_grad()
         (ours(x) - y).norm(dim=-1).mean().backward()
 
+    if ref_path:
+        agree = reference_agreement(ref_path)
+        print(f"agreement with the authors' model, float64, same weights: predictions {agree['prediction']:.1e} "
+              f"(scale {agree['prediction_scale']:.2f}), categories {agree['categories']:.1e}")
+        assert agree["prediction"] < 1e-9 and agree["categories"] < 1e-9, agree
     t_ours = _time(run_ours)
     G = ga.create("group", "se3")
     g = G.sample(1, torch.Generator().manual_seed(1))[0]

@@ -115,9 +115,10 @@ class EqMotion(Encoder):
     Parameters
     ----------
     past_length : int
-        Number of observed time steps ``T_past`` (axis 2 of the input).
+        Number of observed time steps ``T_past`` (axis 2 of the input); 20 as in the authors'
+        n-body scripts.
     future_length : int
-        Number of predicted time steps ``T_future``.
+        Number of predicted time steps ``T_future``; 20 as in the authors' n-body scripts.
     in_features : int
         Coordinate dimension ``d`` (last input axis; 2 or 3). Filled by pipelines.
     out_features : int, optional
@@ -144,8 +145,8 @@ class EqMotion(Encoder):
 
     def __init__(
         self,
-        past_length: int = 10,
-        future_length: int = 10,
+        past_length: int = 20,
+        future_length: int = 20,
         in_features: int = 3,
         out_features: int | None = None,
         hidden_nf: int = 64,
@@ -188,10 +189,14 @@ class EqMotion(Encoder):
         self.reason_edge = _mlp([pair_in, hidden_nf, hidden_nf])
         self.reason_dist = _mlp([2 * hid_channel, hidden_nf, 2 * hid_channel])
         self.reason_node = _mlp([2 * hidden_nf, hidden_nf, hidden_nf])
-        self.reason_category = _mlp([2 * hidden_nf + 2 * hid_channel, hidden_nf, n_categories], last_act=False)
+        # ends with SiLU before the softmax, as the authors' category_mlp (model_t_reason.py)
+        self.reason_category = _mlp([2 * hidden_nf + 2 * hid_channel, hidden_nf, n_categories])
         self.layers = nn.ModuleList([FeatureLearningLayer(hidden_nf, hid_channel, n_categories) for _ in range(n_layers)])
         self.register_buffer("dct_in", dct_matrix(past_length, dtype=torch.get_default_dtype()), persistent=False)
         self.register_buffer("idct_out", dct_matrix(future_length, dtype=torch.get_default_dtype()).T.contiguous(), persistent=False)
+        # float64 originals, cast at use: .double() on the float32 buffers would keep float32 rounding
+        self._dct64 = dct_matrix(past_length, dtype=torch.float64)
+        self._idct64 = dct_matrix(future_length, dtype=torch.float64).T.contiguous()
         self.last_categories: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ helpers
@@ -253,8 +258,9 @@ class EqMotion(Encoder):
         x_center = x.mean(dim=(1, 2), keepdim=True)
         xc = x - x_center
         if self.apply_dct:
-            xc = torch.einsum("kt,batd->bakd", self.dct_in, xc)
-            v = torch.einsum("kt,batd->bakd", self.dct_in, v)
+            dct = self._dct64.to(dtype=xc.dtype, device=xc.device)
+            xc = torch.einsum("kt,batd->bakd", dct, xc)
+            v = torch.einsum("kt,batd->bakd", dct, v)
         h = torch.cat([self.speed_embed(speed), self.angle_embed(angle)], dim=-1)
         g_mean = xc.mean(dim=(1, 2), keepdim=True)
         g = _channel_mix(self.coord_trans, xc - g_mean) + g_mean
@@ -265,7 +271,7 @@ class EqMotion(Encoder):
         g_mean = g.mean(dim=(1, 2), keepdim=True)
         out = _channel_mix(self.predict_head, g - g_mean) + g_mean
         if self.apply_dct:
-            out = torch.einsum("tk,bakd->batd", self.idct_out, out)
+            out = torch.einsum("tk,bakd->batd", self._idct64.to(dtype=out.dtype, device=out.device), out)
         out = (out + x_center).to(in_dtype)
         self.last_categories = category.detach()
         return (out, category) if return_categories else out
