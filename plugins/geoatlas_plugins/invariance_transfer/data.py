@@ -5,7 +5,9 @@ as background, transformed by a random member of one family: ``none``, ``rotate`
 ``[-max_rotate, max_rotate]`` degrees), ``translate`` (shift up to ``max_translate`` of the side),
 ``scale`` (factor in ``[1 - max_scale, 1 + max_scale]``) or ``hflip`` (mirror with probability 1/2).
 With ``pairs=True`` every sample holds two independent draws of the same transformation family on
-the same object ``(N, 2, S, S)``: the input pairs of the invariance measure.
+the same object ``(N, 2, S, S)``: the input pairs of the invariance measure. As in the authors'
+Transforms-2D pairs, the two views share their background (one noise field per object, added to
+each transformed view), so they differ only in the transformation.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class TransformedDigits(Dataset):
     size : int
         Canvas side (digits are padded by 2 pixels and resized).
     noise : float
-        Standard deviation of the seeded background noise.
+        Standard deviation of the seeded background noise (one field per object, shared by its views).
     """
 
     data_type = "image"
@@ -99,6 +101,8 @@ class TransformedDigits(Dataset):
         kw = dict(max_rotate=self.max_rotate, max_translate=self.max_translate, max_scale=self.max_scale)
         views = [transform_family(x, self.family, g, **kw) for _ in range(2 if self.pairs else 1)]
         out = torch.cat(views, dim=1)
-        out = (out + self.noise * torch.randn(out.shape, generator=g)).clamp(0, 1)
+        # one background per object, shared by its views (broadcast over the view axis)
+        background = self.noise * torch.randn((out.shape[0], 1, *out.shape[2:]), generator=g)
+        out = (out + background).clamp(0, 1)
         meta = {"family": self.family, "classes": list(self.classes) if self.classes is not None else list(range(10))}
         return DataBundle(out.numpy(), y, "image", meta=meta)

@@ -85,5 +85,20 @@ def test_transformed_digits_dataset() -> None:
     assert np.array_equal(p.X, q.X)
     with pytest.raises(ValueError, match="family"):
         ga.create("dataset", "transformed_digits", family="blur")
+
+
+def test_pair_views_share_their_background() -> None:
+    """The two views of a pair differ only in the transformation (the authors' Transforms-2D pairs):
+    with the identity family they are identical, and elsewhere they agree exactly on every pixel
+    that neither transformed object touches. (With independent noise per view, as before, both
+    checks fail: the views differed by noise of std 0.05 * sqrt(2) everywhere.)"""
+    none = ga.create("dataset", "transformed_digits", family="none", pairs=True, size=12, seed=2).load().X
+    assert np.array_equal(none[:, 0], none[:, 1])
+    noisy = ga.create("dataset", "transformed_digits", family="translate", pairs=True, size=12, seed=2).load().X
+    clean = ga.create("dataset", "transformed_digits", family="translate", pairs=True, size=12, seed=2, noise=0.0).load().X
+    background = (clean[:, 0] == 0) & (clean[:, 1] == 0)
+    assert background.mean() > 0.2 and (noisy[:, 0] != noisy[:, 1]).any()
+    assert np.array_equal(noisy[:, 0][background], noisy[:, 1][background])
+    assert noisy[:, 0][background].std() > 0.02  # the shared background is really there
     with pytest.raises(ValueError, match="classes"):
         ga.create("dataset", "transformed_digits", classes=[3, 3])
