@@ -19,12 +19,19 @@ in float32 or float64.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import geoopt
 import torch
 
 from geoatlas.interfaces import Manifold
+
+try:  # the core's switch for data checks (GEOATLAS_CHECKS=0 / geoatlas.validation.checks(False))
+    from geoatlas.validation import enabled as _checks_enabled
+except ImportError:  # pragma: no cover - older core without the switch
+
+    def _checks_enabled() -> bool:
+        return True
 
 METRICS: tuple[str, ...] = (
     "affine_invariant",
@@ -293,6 +300,84 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         return f"n={self.n}, metric={self.metric!r}{extra}"
 
     # ------------------------------------------------------------------ validation and sampling
+    #: the public operations below validate their own arguments (one batched Cholesky per call,
+    #: see ``_check_points``); the core's generic boundary wrapper would repeat the same checks
+    _ga_checked_ops: ClassVar[dict[str, tuple[int, ...]]] = {}
+
+    def _check_points(self, op: str, **points: torch.Tensor | None) -> None:
+        """Raise ``TypeError``/``ValueError`` naming the argument unless every given tensor is a
+        batch of finite, symmetric, positive-definite ``n x n`` matrices.
+
+        Cost: a sum (finiteness), one ``x - x^T`` (symmetry, per matrix relative to its largest
+        entry) and **one** batched Cholesky factorisation (``cholesky_ex``, no exception) per
+        argument, and one host sync for all of them.
+        Skipped when the core's data checks are off (``GEOATLAS_CHECKS=0`` or
+        ``geoatlas.validation.checks(False)``).
+        """
+        if not _checks_enabled():
+            return
+        n = self.n
+        flat = []
+        for name, x in points.items():
+            if x is None:
+                continue
+            if not isinstance(x, torch.Tensor):
+                raise TypeError(f"spd.{op}: {name} must be a torch.Tensor of SPD matrices, got {type(x).__name__}")
+            if not x.is_floating_point():
+                raise TypeError(f"spd.{op}: {name} must be a floating-point tensor, got dtype {x.dtype}")
+            if x.dim() < 2 or x.shape[-2:] != (n, n):
+                raise ValueError(f"spd.{op}: {name} must have shape (..., {n}, {n}) for this {n} x {n} SPD manifold, got {tuple(x.shape)}")
+            flat.append(x.detach().reshape(-1, n, n))
+        flags = []
+        for xf in flat:  # per argument; no full-size temporaries beyond x - x^T and the Cholesky factor
+            if xf.numel() == 0:
+                continue
+            finite = torch.isfinite(xf.sum())  # NaN/Inf anywhere makes the sum non-finite
+            asym = (xf - xf.transpose(-1, -2)).abs_().amax(dim=(-2, -1))
+            scale = torch.maximum(xf.amax(dim=(-2, -1)), -xf.amin(dim=(-2, -1)))
+            symmetric = (asym <= 1e-5 * (1 + scale)).all()  # per matrix, relative to its largest entry
+            pd = (torch.linalg.cholesky_ex(xf).info == 0).all()
+            flags += [finite, symmetric, pd]
+        if not flags or all(torch.stack(flags).tolist()):
+            return
+        for name, x in points.items():  # error path only: find the argument and say what is wrong
+            if x is None:
+                continue
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError(f"spd.{op}: {name} contains NaN or Inf values")
+            xf = x.detach().reshape(-1, n, n)
+            asym = (xf - xf.transpose(-1, -2)).abs().amax(dim=(-2, -1))
+            if (asym > 1e-5 * (1 + xf.abs().amax(dim=(-2, -1)))).any():
+                err = float(asym.max())
+                raise ValueError(f"spd.{op}: {name} is not symmetric (max |x - x^T| = {err:.3e}); SPD matrices are symmetric")
+            bad = torch.nonzero(torch.linalg.cholesky_ex(xf).info).flatten()
+            if bad.numel():
+                k = int(bad[0])
+                lo = float(torch.linalg.eigvalsh(sym(xf[k])).min())
+                raise ValueError(
+                    f"spd.{op}: {name} is not positive-definite: matrix {k} of the flattened batch "
+                    f"({bad.numel()} of {xf.shape[0]} fail) has smallest eigenvalue {lo:.3e}"
+                )
+        return  # a false alarm of the cheap test (a sum that overflowed on huge finite entries)
+
+    def _check_vectors(self, op: str, **vectors: torch.Tensor | None) -> None:
+        """Tangent vectors: tensors of matching trailing shape ``(n, n)``, finite."""
+        if not _checks_enabled():
+            return
+        for name, u in vectors.items():
+            if u is None:
+                continue
+            if not isinstance(u, torch.Tensor):
+                raise TypeError(f"spd.{op}: {name} must be a torch.Tensor, got {type(u).__name__}")
+            if u.dim() < 2 or u.shape[-2:] != (self.n, self.n):
+                raise ValueError(f"spd.{op}: {name} must have shape (..., {self.n}, {self.n}), got {tuple(u.shape)}")
+            if u.numel() and not bool(torch.isfinite(u).all()):
+                raise ValueError(f"spd.{op}: {name} contains NaN or Inf values")
+
+    def _ga_check_domain(self, x: torch.Tensor, what: str) -> None:
+        """The core's domain hook: ``x`` must be SPD ``n x n`` matrices (see ``_check_points``)."""
+        self._check_points("check", **{what: x})
+
     def _check_point_on_manifold(self, x: torch.Tensor, *, atol: float = 1e-5, rtol: float = 1e-5) -> tuple[bool, str | None]:
         if x.dim() < 2 or x.shape[-1] != x.shape[-2]:
             return False, f"expected square matrices of shape (..., {self.n}, {self.n}), got {tuple(x.shape)}"
@@ -366,10 +451,9 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             raise TypeError(f"{what} is defined for the (generalized) Bures-Wasserstein metric, not {self.metric!r}")
 
     # ------------------------------------------------------------------ metric operations
-    def dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
-        """Geodesic distance of the selected metric."""
+    def _dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
         if self.metric in ("bures_wasserstein", "generalized_bures_wasserstein"):
-            d = _safe_sqrt(self.sqdist(x, y))
+            d = _safe_sqrt(self._sqdist(x, y))
             return d[..., None, None] if keepdim else d
         if self.metric == "log_euclidean":
             return torch.linalg.matrix_norm(logm(x) - logm(y), keepdim=keepdim)
@@ -382,16 +466,14 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         d = _safe_sqrt((lam.log() ** 2).sum(-1))
         return d[..., None, None] if keepdim else d
 
-    def sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Squared geodesic distance."""
+    def _sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.metric == "bures_wasserstein":
             return bw_sqdist(x, y)
         if self.metric == "generalized_bures_wasserstein":
             return bw_sqdist(self.to_bw(x), self.to_bw(y)) / self.theta**2
-        return self.dist(x, y) ** 2
+        return self._dist(x, y) ** 2
 
-    def inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
-        """Riemannian inner product ``<u, v>_x`` of the selected metric."""
+    def _inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
         if v is None:
             v = u
         if self.metric == "affine_invariant":
@@ -421,8 +503,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         w = sym(rm @ de @ rm)
         return self._dphi_inv(x, 2 * self.theta**2 * sym(p @ w + w @ p))
 
-    def expmap(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Riemannian exponential map."""
+    def _expmap(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         if self.metric == "affine_invariant":
             rx, ix = sqrtm(x), invsqrtm(x)
             return sym(rx @ expm(ix @ u @ ix) @ rx)
@@ -432,8 +513,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             return bw_exp(x, u)
         return self.from_bw(bw_exp(self.to_bw(x), self._dphi(x, u)))
 
-    def logmap(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Riemannian logarithm map (inverse of ``expmap``)."""
+    def _logmap(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.metric == "affine_invariant":
             rx, ix = sqrtm(x), invsqrtm(x)
             return sym(rx @ logm(ix @ y @ ix) @ rx)
@@ -448,7 +528,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         exponential map otherwise (BW's ``Exp_P(V) = (I + L) P (I + L)`` stays positive semidefinite)."""
         if self.metric == "affine_invariant":
             return geoopt.SymmetricPositiveDefinite.retr(self, x, u)
-        return self.expmap(x, u)
+        return self._expmap(x, u)
 
     def transp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Parallel transport along the geodesic from ``x`` to ``y`` (affine-invariant, log-Euclidean);
@@ -461,29 +541,15 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             return sym(_fdiff(y, _fdiff(x, v, "log"), "log", inverse=True))
         return sym(v)
 
-    def geodesic(self, x: torch.Tensor, y: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
-        """Point at time ``t`` on the geodesic from ``x`` (t = 0) to ``y`` (t = 1)."""
+    def _geodesic(self, x: torch.Tensor, y: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
         if t.dim() > 0:
             t = t[..., None, None]
         if self.metric == "log_euclidean":
             return expm((1 - t) * logm(x) + t * logm(y))
-        return self.expmap(x, t * self.logmap(x, y))
+        return self._expmap(x, t * self._logmap(x, y))
 
-    def frechet_mean(
-        self,
-        x: torch.Tensor,
-        weights: torch.Tensor | None = None,
-        *,
-        max_iter: int = 100,
-        tol: float = 1e-10,
-    ) -> torch.Tensor:
-        """Weighted Fréchet (Karcher) mean of ``x`` of shape ``(..., N, n, n)`` over the ``N`` axis.
-
-        Affine-invariant: Karcher flow ``G <- G^1/2 exp(sum w_i log(G^-1/2 X_i G^-1/2)) G^1/2``;
-        log-Euclidean: ``exp(sum w_i log X_i)`` (closed form); BW: the fixed-point iteration of
-        Álvarez-Esteban et al.; generalized BW: the BW barycenter in the chart ``phi``.
-        """
+    def _frechet_mean(self, x: torch.Tensor, weights: torch.Tensor | None = None, *, max_iter: int = 100, tol: float = 1e-10) -> torch.Tensor:
         w = _weights(x, weights)
         if self.metric == "log_euclidean":
             return expm((w[..., None, None] * logm(x)).sum(-3))
@@ -506,12 +572,63 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             g = sym(rg @ expm(step * t) @ rg)
         return g
 
+    # ------------------------------------------------------------------ public operations (validated)
+    def dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
+        """Geodesic distance of the selected metric."""
+        self._check_points("dist", x=x, y=y)
+        return self._dist(x, y, keepdim)
+
+    def sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Squared geodesic distance."""
+        self._check_points("sqdist", x=x, y=y)
+        return self._sqdist(x, y)
+
+    def inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
+        """Riemannian inner product ``<u, v>_x`` of the selected metric."""
+        self._check_points("inner", x=x)
+        self._check_vectors("inner", u=u, v=v)
+        return self._inner(x, u, v, keepdim)
+
+    def expmap(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Riemannian exponential map."""
+        self._check_points("expmap", x=x)
+        self._check_vectors("expmap", u=u)
+        return self._expmap(x, u)
+
+    def logmap(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Riemannian logarithm map (inverse of ``expmap``)."""
+        self._check_points("logmap", x=x, y=y)
+        return self._logmap(x, y)
+
+    def geodesic(self, x: torch.Tensor, y: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+        """Point at time ``t`` on the geodesic from ``x`` (t = 0) to ``y`` (t = 1)."""
+        self._check_points("geodesic", x=x, y=y)
+        return self._geodesic(x, y, t)
+
+    def frechet_mean(
+        self,
+        x: torch.Tensor,
+        weights: torch.Tensor | None = None,
+        *,
+        max_iter: int = 100,
+        tol: float = 1e-10,
+    ) -> torch.Tensor:
+        """Weighted Fréchet (Karcher) mean of ``x`` of shape ``(..., N, n, n)`` over the ``N`` axis.
+
+        Affine-invariant: Karcher flow ``G <- G^1/2 exp(sum w_i log(G^-1/2 X_i G^-1/2)) G^1/2``;
+        log-Euclidean: ``exp(sum w_i log X_i)`` (closed form); BW: the fixed-point iteration of
+        Álvarez-Esteban et al.; generalized BW: the BW barycenter in the chart ``phi``.
+        """
+        self._check_points("frechet_mean", x=x)
+        return self._frechet_mean(x, weights, max_iter=max_iter, tol=tol)
+
     def frechet_variance(self, x: torch.Tensor, mean: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Weighted mean squared distance of ``x`` (``(..., N, n, n)``) to its Fréchet mean."""
+        self._check_points("frechet_variance", x=x, mean=mean)
         w = _weights(x, weights)
         if mean is None:
-            mean = self.frechet_mean(x, w)
-        return (w * self.sqdist(x, mean.unsqueeze(-3))).sum(-1)
+            mean = self._frechet_mean(x, w)
+        return (w * self._sqdist(x, mean.unsqueeze(-3))).sum(-1)
 
 
 def _spd_check(x: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-5) -> tuple[bool, str | None]:

@@ -251,3 +251,57 @@ def test_bad_input_errors() -> None:
         m.frechet_mean(torch.zeros(0, 3, 3))
     with pytest.raises(ValueError, match="weights"):
         m.frechet_mean(_spd(3, 3, 0), torch.tensor([1.0, -1.0, 1.0]))
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_public_operations_refuse_non_spd_input(metric: str) -> None:
+    """Non-SPD, non-symmetric, NaN, mis-sized or non-float input: a ValueError/TypeError naming the
+    operation and the argument (before: torch's _LinAlgError, NaN, or a silent 3x3 on an n = 4 manifold)."""
+    m = _manifold(metric, n=3)
+    good = _spd(4, 3, 0)
+    neg = good.clone()
+    neg[1] = torch.diag(torch.tensor([1.0, -1.0, 2.0], dtype=DT))
+    asym = good.clone()
+    asym[2, 0, 1] += 0.5
+    nan = good.clone()
+    nan[3, 2, 2] = float("nan")
+    cases = [
+        (neg, ValueError, "y is not positive-definite: matrix 1"),
+        (asym, ValueError, "y is not symmetric"),
+        (nan, ValueError, "y contains NaN"),
+        (_spd(4, 4, 0), ValueError, r"y must have shape \(\.\.\., 3, 3\)"),
+        (good.to(torch.int64), TypeError, "y must be a floating-point"),
+    ]
+    for bad, exc, msg in cases:
+        for op in ("dist", "sqdist", "logmap", "geodesic"):
+            args = (good, bad, 0.5) if op == "geodesic" else (good, bad)
+            with pytest.raises(exc, match=f"spd.{op}: " + msg):
+                getattr(m, op)(*args)
+    with pytest.raises(ValueError, match="spd.frechet_mean: x is not positive-definite"):
+        m.frechet_mean(neg)
+    with pytest.raises(ValueError, match="spd.frechet_variance: x is not symmetric"):
+        m.frechet_variance(asym)
+    with pytest.raises(ValueError, match="spd.expmap: x is not positive-definite"):
+        m.expmap(neg, torch.zeros_like(neg))
+    with pytest.raises(ValueError, match="spd.expmap: u contains NaN"):
+        m.expmap(good, nan)
+    with pytest.raises(ValueError, match="spd.inner: x contains NaN"):
+        m.inner(nan, good)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        m.dist(good, np.eye(3))  # type: ignore[arg-type]
+    # near-singular but PD input is accepted (condition number 1e10)
+    q, _ = torch.linalg.qr(torch.randn(3, 3, dtype=DT, generator=torch.Generator().manual_seed(1)))
+    ill = q @ torch.diag(torch.tensor([1e-10, 1.0, 1.0], dtype=DT)) @ q.T
+    ill = 0.5 * (ill + ill.T)
+    assert torch.isfinite(m.dist(good[0], ill))
+
+
+def test_log_euclidean_no_longer_returns_nan_and_checks_can_be_switched_off() -> None:
+    from geoatlas.validation import checks
+
+    m = ga.create("manifold", "spd", n=3, metric="log_euclidean")
+    bad = torch.diag(torch.tensor([1.0, -1.0, 2.0], dtype=DT))
+    with pytest.raises(ValueError, match="not positive-definite"):
+        m.dist(torch.eye(3, dtype=DT), bad)
+    with checks(False):  # the user trusts the data: no check, and garbage in gives NaN out
+        assert torch.isnan(m.dist(torch.eye(3, dtype=DT), bad))
