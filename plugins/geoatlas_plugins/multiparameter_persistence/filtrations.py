@@ -142,6 +142,18 @@ def _pairwise(points: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
     return d, D
 
 
+def _enclosing_radius(D: np.ndarray, threshold: float | None) -> float:
+    """``threshold`` or, by default, the enclosing radius ``min_i max_j D_ij`` (> 0 unless all points coincide)."""
+    if threshold is not None:
+        thr = float(threshold)
+        check_positive(thr, "threshold")
+        return thr
+    thr = float(np.min(np.max(D, axis=1)))
+    if not thr > 0:
+        raise ValueError(f"points: all {len(D)} points coincide (enclosing radius 0); a Rips bifiltration needs at least two distinct points")
+    return thr
+
+
 def rips_lowerstar(
     points: torch.Tensor,
     function: torch.Tensor,
@@ -164,9 +176,15 @@ def rips_lowerstar(
         raise ValueError(f"function has {function.shape[0]} values for {points.shape[0]} points (mismatched function length)")
     if not bool(torch.isfinite(function.detach()).all()):
         raise ValueError("function values contain NaN or Inf")
+    # Vertex numbering by function value (stable: ties keep the caller's order). The bifiltration does
+    # not depend on it, but an MMA approximation of a module that is not interval-decomposable does
+    # (see mma.canonical_point_order); the function is rigid-motion invariant, so this numbering is too.
+    order = np.lexsort(function.detach().numpy().T[::-1])
+    if (order != np.arange(len(order))).any():
+        idx = torch.as_tensor(order)
+        points, function = points[idx], function[idx]
     d, D = _pairwise(points)
-    thr = float(np.min(np.max(D, axis=1))) if threshold is None else float(threshold)
-    check_positive(thr, "threshold")
+    thr = _enclosing_radius(D, threshold)
     st = gd.SimplexTree.create_from_array(D, max_filtration=thr)
     n_params = 1 + function.shape[1]
     stm = mp.SimplexTreeMulti(st, num_parameters=n_params)
@@ -185,7 +203,7 @@ def rips_lowerstar(
 def _rips_bounds(points: torch.Tensor, function: torch.Tensor, threshold: float | None) -> np.ndarray:
     """Bounds of ``rips_lowerstar(points, function, threshold)`` without building the complex."""
     _, D = _pairwise(points.detach())
-    thr = float(np.min(np.max(D, axis=1))) if threshold is None else float(threshold)
+    thr = _enclosing_radius(D, threshold)
     f = function.detach().reshape(points.shape[0], -1).numpy()
     kept = D[np.triu_indices(len(D), 1)]
     hi0 = float(kept[kept <= thr].max()) if (kept <= thr).any() else 0.0

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 
 from geoatlas.interfaces import Descriptor
 
@@ -33,7 +34,34 @@ from ._checks import (
 )
 from .filtrations import Bifiltration, make_filtration
 
-__all__ = ["MMA", "MMAImage", "MMALandscape"]
+__all__ = ["MMA", "MMAImage", "MMALandscape", "canonical_point_order"]
+
+
+def canonical_point_order(sample: Any) -> Any:
+    """The points of one cloud in lexicographic order of their coordinates (a function of the set).
+
+    ``multipers.module_approximation`` is exact only for interval-decomposable modules; otherwise the
+    summands it returns (bars matched along its lines, ties between simplices of equal grade broken
+    by the simplex order) depend on the vertex numbering, and the filtration-domination edge collapse
+    removes different edges for different numberings. Relabelling the points of a 60-point Gaussian
+    cloud changed the MMA image by up to 7 % (16 % in the review) although the module is the same.
+    Building the complex on the points sorted lexicographically makes the descriptor a function of the
+    point set: a permuted cloud gives bit-identical input to multipers. Equal points are
+    interchangeable, so their relative order does not matter.
+    """
+    if isinstance(sample, torch.Tensor):
+        pts = sample.detach()
+        arr = pts.to(torch.float64).numpy() if pts.dim() == 2 else None
+    else:
+        try:
+            arr = np.asarray(sample, dtype=np.float64)
+        except (TypeError, ValueError):
+            return sample  # let the filtration raise its own error
+        pts = arr
+    if arr is None or arr.ndim != 2 or arr.shape[0] < 2 or not np.isfinite(arr).all():
+        return sample  # invalid clouds are reported by the filtration
+    order = np.lexsort(arr.T[::-1])
+    return pts[torch.as_tensor(order)] if isinstance(pts, torch.Tensor) else np.ascontiguousarray(arr[order])
 
 
 class MMA(Descriptor):
@@ -119,6 +147,8 @@ class MMA(Descriptor):
         if isinstance(sample, Bifiltration):  # output of a filtration step, used as built
             return sample
         filt = make_filtration(self.filtration, self.filtration_params)
+        if filt.input_type == "point_cloud":
+            sample = canonical_point_order(sample)
         return filt.build(sample, **kw)
 
     def fit(self, X: Any, y: Any = None) -> MMA:
@@ -179,7 +209,15 @@ class MMA(Descriptor):
                 L = np.asarray(mod.landscapes(degree=d, ks=list(self.ks), box=self.box_, resolution=list(res)), dtype=np.float64)
                 parts.append(L.reshape(-1))
             out = np.concatenate(parts)
-        return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        # multipers already returns 0 for a degree whose summands all have weight 0 (the 0/0 of
+        # ``normalize``), so a non-finite value here is a defect upstream: never mask it as 0
+        bad = ~np.isfinite(out)
+        if bad.any():
+            raise ValueError(
+                f"the MMA {self.vectorization} has {int(bad.sum())} NaN/Inf values out of {out.size} "
+                f"(box {self.box_.tolist()}, bandwidth {self.bandwidth!r}); check the box and the filtration values"
+            )
+        return out
 
     def transform(self, X: Any) -> np.ndarray:
         """``(n_samples, n_features)`` images or landscapes."""
