@@ -13,7 +13,7 @@ Lines = dict[tuple[Any, ...], int]
 
 
 #: a spec is a small text file; anything larger is refused before it is parsed
-MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_BYTES = 256_000
 #: nodes a spec may expand to once aliases are followed (an alias bomb expands to billions)
 MAX_NODES = 100_000
 #: nesting depth of mappings and lists
@@ -50,6 +50,7 @@ def _expanded_size(root: yaml.Node, source: str) -> None:
     on_path: set[int] = set()
     # iterative post-order walk over the node graph
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    distinct = 0
     while stack:
         node, depth, done = stack.pop()
         nid = id(node)
@@ -66,12 +67,15 @@ def _expanded_size(root: yaml.Node, source: str) -> None:
         if depth > MAX_DEPTH:
             raise SpecError(f"{source}, line {node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep; "
                             "a spec is a shallow mapping")
+        distinct += 1
+        if distinct > MAX_NODES:
+            break  # more distinct nodes than the budget: no need to count further
         on_path.add(nid)
         stack.append((node, depth, True))
         for k in _children(node):
             if id(k) not in size:
                 stack.append((k, depth + 1, False))
-    if size[id(root)] > MAX_NODES:
+    if distinct > MAX_NODES or size[id(root)] > MAX_NODES:
         raise SpecError(f"{source}: the spec holds more than {MAX_NODES} values, counting each repetition an "
                         "alias (*name) makes (an 'alias bomb' or data pasted into a spec); refused without expanding it")
 
@@ -93,15 +97,17 @@ def _walk(root: yaml.Node, lines: Lines) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        kids: list[tuple[yaml.Node, tuple[Any, ...]]] = []
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 key = k.value if isinstance(k, yaml.ScalarNode) else f"<{type(k).__name__}>"
                 lines.setdefault(path + (key,), k.start_mark.line + 1)
-                stack.append((v, path + (key,)))
+                kids.append((v, path + (key,)))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 lines.setdefault(path + (i,), item.start_mark.line + 1)
-                stack.append((item, path + (i,)))
+                kids.append((item, path + (i,)))
+        stack.extend(reversed(kids))  # document order: an anchor's own path comes first
 
 
 def _yaml_error(source: str, exc: BaseException) -> SpecError:
