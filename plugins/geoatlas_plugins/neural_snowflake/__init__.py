@@ -5,12 +5,14 @@ from geoatlas import hookimpl
 MANIFEST = {
     "id": "neural_snowflake",
     "title": "Neural Snowflakes: Universal Latent Graph Inference via Trainable Latent Geometries",
-    "summary": "A trainable fractal-like (quasi-)metric on R^d (the neural snowflake: a snowflake "
-    "activation iterated with non-negative matrices on top of ||x - y||), and latent graph "
+    "summary": "A reconstruction of the neural snowflake (the paper's Sec. 3 definition could not be read; "
+    "rebuilt from the abstract and reviews): a trainable fractal-like (quasi-)metric on R^d, a snowflake "
+    "activation iterated with non-negative matrices on top of ||x - y||; and latent graph "
     "inference with the differentiable graph module (explicit Gumbel top-k edge sampling, dense "
     "or memory-linear chunked) plus a GCN, with snowflake, Euclidean, hyperbolic (Poincaré ball) "
-    "and product latent geometries. Use it when the graph of a GNN is missing or noisy, or to "
-    "embed a weighted graph's metric that no Riemannian manifold represents.",
+    "and product latent geometries. Use it to fit non-Euclidean metrics or embed a weighted graph's "
+    "metric that no Riemannian manifold represents; on the shipped node-classification data every "
+    "latent-graph variant scores below a features-only logistic regression.",
     "status": "experimental",
     "api": ">=1,<2",
     "papers": [
@@ -33,7 +35,7 @@ MANIFEST = {
         "encoder": {
             "neural_snowflake": {
                 "target": ".snowflake:NeuralSnowflake",
-                "summary": "trainable snowflake (quasi-)metric: forward(x, y) distances, pairwise(X) matrix",
+                "summary": "trainable snowflake (quasi-)metric, reconstructed (paper's Eq. 5 unverified): forward(x, y) distances, pairwise(X) matrix",
             },
             "snowflake_graph_inference": {
                 "target": ".dgm:SnowflakeGraphInference",

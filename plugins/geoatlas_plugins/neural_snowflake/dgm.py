@@ -187,10 +187,11 @@ class _Product(_Geometry):
 class _Snowflake(_Geometry):
     """The neural snowflake ``rho(x, y) = phi(||x - y||)`` (trained end to end).
 
-    Initialised near the dDGM's squared Euclidean distance: the irregular components
-    ``log(1 + s^0.95)^2`` (``~ s^1.9`` for small ``s``) carry the weight and the other two start
-    at a small positive weight (not 0, where ``|.|`` has zero gradient), so training starts from
-    the Euclidean baseline and reshapes the geometry from there.
+    Initialisation (our choice): the irregular components ``log(1 + s^0.95)^2`` carry the weight
+    and the other two start at weight 1e-3 (not 0, where ``|.|`` has zero gradient). This is *not*
+    a squared Euclidean distance: at depth 2 the local exponent ``d log phi / d log t`` is about
+    0.3 at ``t = 1e-3`` (the small power terms dominate), about 2 at ``t = 0.1`` and below 0.5 at
+    ``t = 10`` (``log`` growth); see ``test_dgm_snowflake_initial_shape``.
     """
 
     name = "snowflake"
@@ -343,7 +344,9 @@ class _DGMLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor | None, chunk_size: int | None, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = self.embed(x, edge_index)
-        edges, logprobs = sample_latent_graph(z, self.geometry, min(self.k, z.shape[0]), self.temperature, chunk_size, generator, normalize=True)
+        if self.k > z.shape[0]:
+            raise ValueError(f"k={self.k} exceeds the number of nodes ({z.shape[0]}): each node samples k neighbours (itself included)")
+        edges, logprobs = sample_latent_graph(z, self.geometry, self.k, self.temperature, chunk_size, generator, normalize=True)
         return z, edges, logprobs
 
 
@@ -434,6 +437,10 @@ class SnowflakeGraphInference(Encoder):
             raise ValueError(f"curvature must be > 0, got {curvature!r}")
         if graph_loss_weight < 0:
             raise ValueError(f"graph_loss_weight must be >= 0, got {graph_loss_weight!r}")
+        if temperature_init is not None and (
+            isinstance(temperature_init, bool) or not isinstance(temperature_init, (int, float)) or not math.isfinite(temperature_init)
+        ):
+            raise ValueError(f"temperature_init must be a finite number or None, got {temperature_init!r}")
         from torch_geometric.nn import GCNConv
 
         self.in_features, self.num_classes, self.k = in_features, num_classes, k

@@ -1,6 +1,14 @@
-"""The neural snowflake: a trainable (quasi-)metric on R^d (Borde & Kratsios, ICLR 2024).
+"""A reconstruction of the neural snowflake, a trainable (quasi-)metric on R^d (Borde & Kratsios, ICLR 2024).
 
-The neural snowflake refines the Euclidean distance ``t = ||x - y||`` by an iterative
+**Reconstructed, not verified against the paper.** The paper's definition (Sec. 3 / Eq. 5 of
+arXiv 2310.15003) could not be read here: the stored copies of the paper hold only its
+beginning, and there is no official code. The construction below is rebuilt from the abstract
+and the OpenReview reviews (a bounded kernel-type distance, a power ``|t|^alpha`` and an
+"irregular" ``log(1 + |t|^beta)^(1 + |p|)``, iterated on ``||x - y||`` with non-negative
+matrices ``A, B, C``). The form of the bounded component, where ``A, B, C`` sit, the per-layer
+scalar exponents, the reparametrisations and the initialisation are our choices.
+
+This reconstruction refines the Euclidean distance ``t = ||x - y||`` by an iterative
 representation with non-negative matrices and a trainable *snowflake activation*
 
     sigma_{alpha, beta, p}(s) = (1 - exp(-|s|),  |s|^alpha,  log(1 + |s|^beta)^(1 + |p|)),
@@ -8,11 +16,11 @@ representation with non-negative matrices and a trainable *snowflake activation*
     u_0 = t,   u_j = B_j sigma_{alpha_j, beta_j, p_j}(A_j u_{j-1})   (j = 1..J),   rho = C u_J,
 
 with ``A_j, B_j, C >= 0`` entrywise, ``alpha_j, beta_j in (0, 1]`` and ``p_j >= 0``.
-The three components are the bounded kernel-type distance, the fractal (snowflake) power and
-the "irregular" fractal component of the paper. The constraints are imposed by
+The three components stand for the bounded kernel-type distance, the fractal (snowflake) power
+and the "irregular" fractal component that the reviews describe. The constraints are imposed by
 reparametrisation, so they hold for every value of the raw (optimised) parameters and hence
 after every optimiser step: ``A = |A_raw|``, ``alpha = sigmoid(alpha_raw)``,
-``p = |p_raw|`` (as the paper writes ``1 + |p|``).
+``p = |p_raw|`` (the reviews quote the exponent as ``1 + |p|``).
 """
 
 from __future__ import annotations

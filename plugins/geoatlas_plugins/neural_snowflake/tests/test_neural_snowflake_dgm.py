@@ -192,3 +192,32 @@ def test_dataset_variants() -> None:
         ga.create("dataset", "latent_sbm_nodes", graph="partial")
     with pytest.raises(ValueError, match="noise"):
         ga.create("dataset", "latent_sbm_nodes", noise=2.0)
+
+
+def test_temperature_init_and_k_are_checked() -> None:
+    from torch_geometric.data import Data
+
+    for bad in (float("nan"), float("inf"), "4", True):
+        with pytest.raises(ValueError, match="temperature_init"):
+            ga.create("encoder", "snowflake_graph_inference", in_features=3, num_classes=2, temperature_init=bad)
+    m = ga.create("encoder", "snowflake_graph_inference", in_features=3, num_classes=2, k=5)
+    small = Data(x=torch.randn(4, 3), edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=4)
+    with pytest.raises(ValueError, match=r"k=5 exceeds the number of nodes \(4\)"):
+        m(small)
+    m = ga.create("encoder", "snowflake_graph_inference", in_features=3, num_classes=2, k=4)
+    assert m(small).shape == (4, 2)
+
+
+def test_dgm_snowflake_initial_shape() -> None:
+    """What the docstring and README say about the initial DGM snowflake: not a squared distance.
+
+    Local exponent d log phi / d log t at initialisation (depth 2, width 8), measured
+    0.28 / 2.19 / 1.02 / 0.44 at t = 1e-3 / 0.1 / 2 / 10; a squared distance would give 2 everywhere.
+    """
+    geom = latent_geometry("snowflake", dim=8, snowflake_depth=2, snowflake_width=8, seed=0).double()
+    t = torch.tensor([1e-3, 0.1, 2.0, 10.0], dtype=torch.float64, requires_grad=True)
+    phi = geom.metric.phi(t)
+    (g,) = torch.autograd.grad(phi.sum(), t)
+    expo = (t * g / phi).detach().numpy()
+    print("local exponents", expo)
+    assert expo[0] < 0.5 and 1.8 < expo[1] < 2.5 and 0.8 < expo[2] < 1.3 and expo[3] < 0.6, expo
