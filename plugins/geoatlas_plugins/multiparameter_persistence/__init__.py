@@ -62,7 +62,9 @@ MANIFEST = {
         "graph H0 Hilbert measure equals networkx connected components + Moebius inversion (exact)",
         "Hilbert signed measure equals brute-force Moebius inversion of gudhi Betti numbers (exact)",
         "MMA image and landscape equal an independent numpy implementation of the paper's formulas",
-        "invariance to permutations and rigid motions (1e-13); gradcheck and finite differences in float64 (1e-7)",
+        "invariance to permutations and rigid motions (1e-13); MMA image of 60-point Gaussian clouds bit-identical under "
+        "permutations (canonical vertex numbering; 3 seeds); gradcheck and finite differences in float64 (1e-7)",
+        "signed-measure atoms and point gradients equal multipers' own torch autodiff (atoms exact, gradients 2e-16)",
         "sliced Wasserstein equals POT with the same directions (1e-9); convolution equals multipers (rtol 1e-3)",
     ],
     "claims": [
