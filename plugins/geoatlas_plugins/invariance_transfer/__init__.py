@@ -25,6 +25,12 @@ MANIFEST = {
         "dataset": {
             "transformed_digits": {"target": ".data:TransformedDigits", "summary": "digits under one controlled transformation family (none/rotate/translate/scale/hflip), single views or pairs"},
         },
+        "measure": {
+            "representational_invariance": {"target": ".measure:RepresentationalInvariance", "summary": "normalised invariance d_T of a trained model's representations to one transformation family (0 = invariant, ~1 = as far as a random other input)"},
+        },
+        "encoder": {
+            "family_augmented": {"target": ".augment:FamilyAugmented", "summary": "a registered image encoder trained on inputs under random members of one transformation family (with vs without an invariance in one pipeline)"},
+        },
     },
     "extras": [],
     "verified": [
