@@ -50,7 +50,12 @@ def _reference_mma(X: np.ndarray, box: np.ndarray, bandwidth_kde: float, res: in
 
     rows = []
     for x in X:
+        # the plugin's canonical vertex numbering (lexicographic points, then by filtration value):
+        # MMA's approximation depends on the numbering, so both sides use the same one
+        x = x[np.lexsort(x.T[::-1])]
         f = -KernelDensity(bandwidth=bandwidth_kde).fit(x).score_samples(x)
+        o = np.argsort(f, kind="stable")
+        x, f = x[o], f[o]
         st = mp.filtrations.RipsLowerstar(points=x, function=f)
         st.collapse_edges(-1)
         st.expansion(2)

@@ -75,8 +75,11 @@ def cloud():
 def test_module_equals_direct_multipers_call(cloud) -> None:
     d = ga.create("descriptor", "mma_image", filtration_params={"bandwidth": 0.4}).fit([cloud])
     ours = d.module(cloud)
-    f = -KernelDensity(bandwidth=0.4).fit(cloud).score_samples(cloud)
-    st = mp.filtrations.RipsLowerstar(points=cloud, function=f)
+    # the plugin's vertex numbering: points sorted lexicographically, then by filtration value
+    c = cloud[np.lexsort(cloud.T[::-1])]
+    f = -KernelDensity(bandwidth=0.4).fit(c).score_samples(c)
+    o = np.argsort(f, kind="stable")
+    st = mp.filtrations.RipsLowerstar(points=c[o], function=f[o])
     st.collapse_edges(-1)
     st.expansion(2)
     ref = mp.module_approximation(st, box=d.box_, nlines=200, n_jobs=1, ignore_warnings=True)
