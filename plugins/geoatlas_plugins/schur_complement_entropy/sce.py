@@ -137,7 +137,7 @@ def schur_decomposition(
     sigma: float = 1.0,
     rff_dim: int = 2500,
     seed: int = 0,
-    rcond: float = 1e-10,
+    rcond: float | str = 1e-10,
 ) -> SchurDecomposition:
     """Decompose the image kernel covariance into text-induced and model-induced parts.
 
@@ -149,9 +149,12 @@ def schur_decomposition(
         reference code, which uses a joint text-image embedding such as CLIP's).
     kernel, sigma, rff_dim, seed
         See :class:`KernelFeatures`.
-    rcond : float
+    rcond : float or "reference"
         Relative cut-off of the pseudo-inverse ``C_TT^+`` (singular values below
-        ``rcond * max`` are dropped).
+        ``rcond * max`` are dropped). ``"reference"``: the authors' regularisation,
+        ``pinv(C_TT + 1e-12 I)`` with the cut-off ``eps * dim``, and ``Lambda`` by subtraction.
+        The two differ materially when ``C_TT`` is nearly singular (near-duplicate prompts): see
+        the README's measurements.
     """
     T = _as_matrix(text, "text")
     Im = _as_matrix(image, "image")
@@ -161,12 +164,19 @@ def schur_decomposition(
         raise ValueError(
             f"text and image embeddings must share the dimension for the gaussian kernel, got {T.shape[1]} and {Im.shape[1]}"
         )
-    if not (isinstance(rcond, (int, float)) and 0 <= rcond < 1):
-        raise ValueError(f"rcond must be in [0, 1), got {rcond!r}")
+    _check_rcond(rcond)
     phi = KernelFeatures(kernel, sigma, rff_dim, seed)
     FT, FI = phi(T, "text"), phi(Im, "image")
     n = T.shape[0]
     C_TT, C_TI, C_II = FT.T @ FT / n, FT.T @ FI / n, FI.T @ FI / n
+    if rcond == "reference":
+        # the authors' code: pinv(C_TT + 1e-12 I) with torch's default cut-off eps * dim, and the
+        # blocks by subtraction (not PSD by construction; the spectra are clipped at 0 downstream)
+        d = C_TT.shape[0]
+        A = np.linalg.pinv(C_TT + 1e-12 * np.eye(d), rcond=d * np.finfo(np.float64).eps, hermitian=True) @ C_TI
+        text_part = C_TI.T @ A
+        text_part = (text_part + text_part.T) / 2
+        return SchurDecomposition(C_TT, C_TI, C_II, A, C_II - text_part, text_part, phi)
     A = np.linalg.pinv(C_TT, rcond=rcond, hermitian=True) @ C_TI
     # Lambda = C_II - C_IT C_TT^+ C_TI is computed as R^T R / n with R = Phi_I - Phi_T A*
     # (algebraically identical since C_TT^+ C_TT C_TT^+ = C_TT^+), which is PSD by construction
@@ -176,6 +186,13 @@ def schur_decomposition(
     comp = R.T @ R / n
     text_part = E.T @ E / n
     return SchurDecomposition(C_TT, C_TI, C_II, A, comp, text_part, phi)
+
+
+def _check_rcond(rcond: Any) -> None:
+    if rcond == "reference":
+        return
+    if isinstance(rcond, bool) or not (isinstance(rcond, (int, float)) and 0 <= rcond < 1):
+        raise ValueError(f"rcond must be a number in [0, 1) or 'reference', got {rcond!r}")
 
 
 @dataclass
@@ -194,7 +211,7 @@ def schur_complement_entropy(
     sigma: float = 1.0,
     rff_dim: int = 2500,
     seed: int = 0,
-    rcond: float = 1e-10,
+    rcond: float | str = 1e-10,
 ) -> SchurComplementEntropyScores:
     """SCE scores of paired embeddings (see module docstring).
 
@@ -205,9 +222,17 @@ def schur_complement_entropy(
     """
     T = _as_matrix(text, "text")
     Im = _as_matrix(image, "image")
+    _check_rcond(rcond)
     phi = KernelFeatures(kernel, sigma, rff_dim, seed)
     n = T.shape[0]
     feat_dim = 2 * phi.rff_dim if kernel == "gaussian" else max(T.shape[1], Im.shape[1])
+    if rcond == "reference":  # the authors' route is in feature space
+        dec = schur_decomposition(T, Im, kernel=kernel, sigma=sigma, rff_dim=rff_dim, seed=seed, rcond=rcond)
+        ref = float(np.trace(dec.C_II))
+        return SchurComplementEntropyScores(
+            image=schur_entropy_from_eigenvalues(np.clip(np.linalg.eigvalsh(dec.complement), 0, None), ref_scale=ref),
+            text=schur_entropy_from_eigenvalues(np.clip(np.linalg.eigvalsh(dec.text_part), 0, None), ref_scale=ref),
+        )
     if feat_dim > n and T.shape[0] == Im.shape[0] and (kernel == "cosine" or T.shape[1] == Im.shape[1]):
         # n x n side: the same non-zero spectra (K_T eigenvalues are n x those of C_TT, so the
         # relative cut-off rcond means the same), O(n^3) instead of O(feat_dim^3)
@@ -228,6 +253,9 @@ def schur_complement_entropy_from_kernels(K_text: Any, K_image: Any, *, rcond: f
     eigenvalues of ``Lambda`` are those of ``(I - P_T) K_I (I - P_T) / n`` and those of the text
     part are those of ``P_T K_I P_T / n``.
     """
+    if rcond == "reference":
+        raise ValueError("rcond='reference' (pinv(C_TT + 1e-12 I)) is defined on features: use schur_complement_entropy")
+    _check_rcond(rcond)
     KT, KI = _as_matrix(K_text, "K_text"), _as_matrix(K_image, "K_image")
     n = KT.shape[0]
     if KT.shape != (n, n) or KI.shape != (n, n):
@@ -276,7 +304,7 @@ class SchurDefocus(Descriptor):
         sigma: float = 1.0,
         rff_dim: int = 500,
         seed: int = 0,
-        rcond: float = 1e-10,
+        rcond: float | str = 1e-10,
     ) -> None:
         self.text_dims = text_dims
         self.kernel = kernel

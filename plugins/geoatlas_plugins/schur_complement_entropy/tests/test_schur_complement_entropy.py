@@ -137,3 +137,43 @@ def test_bad_input():
         ga.create("descriptor", "schur_defocus", text_dims=12).fit(np.hstack([I_, T]))
     with pytest.raises(RuntimeError, match="fitted"):
         ga.create("descriptor", "schur_defocus", text_dims=6).transform(np.hstack([I_, T]))
+
+
+def test_reference_regularisation_is_the_authors_formula_and_differs_on_near_duplicates():
+    """rcond='reference' = Lambda = C_II - C_IT (C_TT + 1e-12 I)^+ C_TI (the authors' code), written
+    here with an eigendecomposition instead of pinv; on near-duplicate prompts with more features than
+    pairs, C_TT is nearly singular and the default rcond gives a materially different score."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(5, 8))
+    T = base[rng.integers(0, 5, 150)] + 0.01 * rng.normal(size=(150, 8))
+    I_ = T + rng.normal(size=(4, 8))[rng.integers(0, 4, 150)] + 0.1 * rng.normal(size=(150, 8))
+    def by_hand(dec, d):
+        w, v = np.linalg.eigh(dec.C_TT + 1e-12 * np.eye(d))
+        keep = np.abs(w) > d * np.finfo(float).eps * np.abs(w).max()  # pinv keeps |w| above the cut-off
+        return dec.C_TI.T @ ((v[:, keep] / w[keep]) @ v[:, keep].T) @ dec.C_TI
+
+    # moderately conditioned C_TT: the formula exactly
+    T2, I2 = _pairs(n=200, d=6, n_prompts=50)
+    dec2 = schur_decomposition(T2, I2, kernel="gaussian", sigma=2.0, rff_dim=10, seed=0, rcond="reference")
+    tp2 = by_hand(dec2, 20)
+    assert np.abs(dec2.text_part - tp2).max() < 1e-10 * np.abs(dec2.C_II).max()
+    assert np.abs(dec2.complement - (dec2.C_II - tp2)).max() < 1e-10 * np.abs(dec2.C_II).max()
+    # near-duplicate prompts: C_TT nearly singular; the authors' formula itself is only determined
+    # to ~1e-5 here (inverted eigenvalues ~1e-13), and the default rcond moves the score by > 5 %
+    kw = dict(kernel="gaussian", sigma=4.0, rff_dim=200, seed=0)
+    dec = schur_decomposition(T, I_, **kw, rcond="reference")
+    text_part = by_hand(dec, 400)
+    assert np.abs(dec.text_part - text_part).max() < 1e-3 * np.abs(dec.text_part).max()
+    lam = np.clip(np.linalg.eigvalsh(dec.complement), 0, None)
+    ref = schur_complement_entropy(T, I_, **kw, rcond="reference")
+    assert abs(ref.image - schur_entropy_from_eigenvalues(lam, ref_scale=np.trace(dec.C_II))) < 1e-8
+    ours = schur_complement_entropy(T, I_, **kw)
+    assert abs(ours.image - ref.image) / ref.image > 0.05  # the regularisation matters here (README)
+    with pytest.raises(ValueError, match="rcond"):
+        schur_complement_entropy(T, I_, **kw, rcond="ridge")
+    with pytest.raises(ValueError, match="features"):
+        schur_complement_entropy_from_kernels(np.eye(3), np.eye(3), rcond="reference")
+    # moderately conditioned C_TT (fewer features than pairs, distinct prompts): both agree closely
+    a = schur_complement_entropy(T2, I2, kernel="gaussian", sigma=2.0, rff_dim=10, seed=0)
+    b = schur_complement_entropy(T2, I2, kernel="gaussian", sigma=2.0, rff_dim=10, seed=0, rcond="reference")
+    assert abs(a.image - b.image) / b.image < 1e-6
