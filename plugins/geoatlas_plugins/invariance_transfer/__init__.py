@@ -6,7 +6,8 @@ MANIFEST = {
     "id": "invariance_transfer",
     "title": "Representational invariance and transfer",
     "summary": "The normalised representational-invariance measure of Speicher et al. (distance between "
-    "representations of inputs that differ only in a transformation, relative to random pairs) and a "
+    "representations of inputs that differ only in a transformation, relative to random pairs) as a pipeline "
+    "measure of any trained model, an encoder wrapper that trains a backbone under one transformation family, and a "
     "Transforms-2D-style dataset of digits under one controlled transformation family, for measuring how "
     "invariance acquired in pretraining transfers to new tasks. Use it to check which invariances a "
     "pretrained model has before transferring it.",
@@ -37,6 +38,8 @@ MANIFEST = {
         "invariance measure: < 1e-6 for an orbit-averaged (exactly invariant) model, 1.00 +- 0.03 for independent inputs, equals a numpy re-computation (1e-12)",
         "pair views share their background: identical under the identity family, equal on every pixel no object touches",
         "reproduction: pretraining on a family gives the lowest d_T for it; Spearman(invariance, transfer accuracy) = 0.74",
+        "measure component: passes check_measure; equals the function (1e-12) and a numpy re-computation (1e-9); identity family 0 for any model; flip-averaged and constant models 0 (plain net > 0.2); d_T rises strictly with rotation range",
+        "pipeline rotation_invariance: rotation-trained CNN d_T(rotate) 0.395 vs 0.837 for the plain CNN; translate control 0.828 vs 0.712",
     ],
     "claims": [
         {
