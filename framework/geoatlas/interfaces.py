@@ -55,9 +55,12 @@ class Manifold(geoopt.Manifold):
                 continue  # absent, or inherited already checked
             setattr(cls, op, _checked_manifold_op(fn, op, points))
 
-    def _ga_check_domain(self, x: torch.Tensor, what: str) -> None:
-        """Raise ``ValueError`` if the (finite) points ``x`` lie outside the manifold's domain.
+    def _ga_check_domain(self, x: torch.Tensor, what: str, dim: int = -1) -> bool:
+        """Raise ``ValueError`` if the points ``x`` (their coordinates along ``dim``, for
+        operations that take a ``dim=`` keyword) lie outside the manifold's domain. Return
+        ``True`` when the check also proved them finite (then the finiteness pass is skipped).
         The default accepts any point; manifolds with a bounded domain override it."""
+        return False
 
     @property
     def dimension(self) -> int | None:
@@ -410,7 +413,7 @@ class Task(abc.ABC):
 
 # ---------------------------------------------------------------------------- boundary checks
 def _checked_manifold_op(fn: Any, op: str, points: tuple[int, ...]) -> Any:
-    from .validation import enabled
+    from .validation import all_finite, enabled
 
     @functools.wraps(fn)
     def wrapper(self: Manifold, *args: Any, **kwargs: Any) -> Any:
@@ -418,12 +421,12 @@ def _checked_manifold_op(fn: Any, op: str, points: tuple[int, ...]) -> Any:
             for i, a in enumerate(args):
                 if isinstance(a, torch.Tensor):
                     what = f"{self.name}.{op} argument {i + 1}"
-                    if a.numel() and not bool(torch.isfinite(a).all()):
+                    if i in points and self._ga_check_domain(a, what, **({"dim": kwargs["dim"]} if "dim" in kwargs else {})):
+                        continue  # the domain check proved the points finite as well
+                    if not all_finite(a):
                         raise ValueError(f"{what} contains NaN or Inf values")
-                    if i in points:
-                        self._ga_check_domain(a, what)
             for k, a in kwargs.items():
-                if isinstance(a, torch.Tensor) and a.numel() and not bool(torch.isfinite(a).all()):
+                if isinstance(a, torch.Tensor) and not all_finite(a):
                     raise ValueError(f"{self.name}.{op} argument {k!r} contains NaN or Inf values")
         return fn(self, *args, **kwargs)
 

@@ -92,6 +92,18 @@ def short(value: Any, limit: int = 80) -> str:
 _REAL_INPUTS = frozenset({"vector", "image", "sequence", "spd", "features", "series"})
 
 
+def all_finite(x: Any) -> bool:
+    """Whether a tensor has no NaN/Inf. Fast path: a finite sum proves every element finite (NaN
+    and Inf propagate through a sum); only a non-finite sum (or an overflow) pays the exact check."""
+    import torch
+
+    if not (x.is_floating_point() or x.is_complex()) or x.numel() == 0:
+        return True
+    if bool(torch.isfinite(x.detach().sum())):
+        return True
+    return bool(torch.isfinite(x).all())
+
+
 def check_tensor(x: Any, what: str = "x", *, floating: bool = False, nonempty: bool = True, finite: bool = True) -> None:
     """Raise a clear error for an empty batch, a non-floating dtype or NaN/Inf (if checks are on)."""
     import torch
@@ -102,14 +114,19 @@ def check_tensor(x: Any, what: str = "x", *, floating: bool = False, nonempty: b
         raise ValueError(f"{what} is an empty batch (shape {tuple(x.shape)}); it must be non-empty (at least one sample)")
     if floating and not (x.is_floating_point() or x.is_complex()):
         raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}; convert it with .float()")
-    if finite and (x.is_floating_point() or x.is_complex()) and x.numel() and not bool(torch.isfinite(x).all()):
+    if finite and not all_finite(x):
         raise ValueError(f"{what} contains NaN or Inf values")
+
+
+_PLURAL = {"vector": "vectors", "image": "images", "point_cloud": "point clouds", "graph": "graphs", "sequence": "sequences",
+           "spd": "SPD matrices", "features": "feature vectors", "series": "series", "table": "table rows", "triples": "triples"}
 
 
 def check_encoder_input(encoder: Any, x: Any) -> None:
     """The ``Encoder.forward`` boundary check (see the module docstring)."""
-    name = type(encoder).__name__
-    check_tensor(x, f"{name} input", floating=getattr(encoder, "input_type", None) in _REAL_INPUTS)
+    kind = getattr(encoder, "input_type", None)
+    what = f"{type(encoder).__name__} input ({_PLURAL.get(kind, kind)})" if kind else f"{type(encoder).__name__} input"
+    check_tensor(x, what, floating=kind in _REAL_INPUTS)
 
 
 def check_sample_size(n: Any, what: str = "n") -> int:
@@ -209,7 +226,7 @@ def check_params(factory: Any, **params: Any) -> None:
 
 
 __all__ = [
-    "MAX_SIZE", "MAX_WEIGHTS", "Dropout", "FiniteFloat", "Fraction", "NonNegativeFloat", "NonNegativeInt", "PositiveFloat",
+    "MAX_SIZE", "MAX_WEIGHTS", "Dropout", "all_finite", "FiniteFloat", "Fraction", "NonNegativeFloat", "NonNegativeInt", "PositiveFloat",
     "PositiveInt", "Probability", "Size", "check_encoder_input", "check_params", "check_sample_size", "check_tensor",
     "check_weights", "checks", "enabled", "param_problems", "set_checks", "short",
 ]

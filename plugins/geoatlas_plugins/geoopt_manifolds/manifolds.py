@@ -64,16 +64,21 @@ class PoincareBall(Manifold, geoopt.PoincareBall):
     def curvature(self) -> float:
         return -float(self.c)
 
-    def _ga_check_domain(self, x: torch.Tensor, what: str) -> None:
+    def _ga_check_domain(self, x: torch.Tensor, what: str, dim: int = -1) -> bool:
         # points must lie strictly inside the ball of radius 1/sqrt(c); outside it geoopt's
-        # formulas still return finite (meaningless) numbers
+        # formulas still return finite (meaningless) numbers. One pass: a largest squared norm
+        # below the radius squared also proves the points finite (NaN and Inf fail it).
         radius = float(self.c.detach()) ** -0.5
-        norm = x.detach().norm(dim=-1)
-        if norm.numel() and bool((norm >= radius).any()):
+        sq = x.detach().pow(2).sum(dim=dim)
+        if sq.numel() and not bool(sq.max() < radius * radius):
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError(f"{what} contains NaN or Inf values")
+            norm = sq.sqrt()
             raise ValueError(
                 f"{what} is not inside the Poincaré ball of radius 1/sqrt(c) = {radius:.6g} "
                 f"(largest norm {float(norm.max()):.6g}); map Euclidean vectors in with expmap0 or projx"
             )
+        return True
 
     def random_point(self, n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
         v = 0.5 * torch.randn(n, self._ga_dimension, generator=generator, dtype=dtype)
