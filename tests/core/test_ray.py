@@ -127,6 +127,21 @@ def test_models_do_not_depend_on_the_models_before_them(tmp_path):
     assert m_alone == m_all
 
 
+def test_every_model_starts_from_the_same_random_state():
+    """The executor contract behind parallel training: model k draws what model 1 draws."""
+    import random
+
+    from geoatlas.pipeline.executor import LocalExecutor
+
+    class FakeRun:
+        def _model(self, ctx, label, mspec):
+            return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    torch.manual_seed(0)
+    out = [r for _, r, _ in LocalExecutor().train_models(FakeRun(), None, {"a": None, "b": None, "c": None}, (), lambda label: None)]
+    assert out[0] == out[1] == out[2]
+
+
 def test_descriptor_blocks_equal_one_transform():
     from geoatlas.pipeline.executor import RayExecutor
 
