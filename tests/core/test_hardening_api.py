@@ -213,3 +213,17 @@ def test_group_sample_n(group: str, n: object, exc: type) -> None:
     assert len(g.sample(2)) == 2  # control
     with pytest.raises(exc, match="sample: n"):
         g.sample(n)
+
+
+def test_digits_n_samples_beyond_the_data_is_an_error() -> None:
+    with pytest.raises(ValueError, match="n_samples=5000 but sklearn's digits has only 1797"):
+        ga.create("dataset", "sklearn_digits", n_samples=5000).load()
+
+
+@pytest.mark.parametrize("y_column", [5, -6])
+def test_local_csv_y_column_out_of_range(tmp_path, y_column: int) -> None:
+    p = tmp_path / "d.csv"
+    p.write_text("1,2,3,0\n4,5,6,1\n")
+    with pytest.raises(ValueError, match=f"y_column={y_column}"):
+        ga.create("dataset", "local_arrays", path=str(p), y_column=y_column).load()
+    assert len(ga.create("dataset", "local_arrays", path=str(p), y_column=-1).load()) == 2  # control

@@ -81,6 +81,9 @@ class LocalArrays(Dataset):
         elif p.suffix in {".csv", ".txt"}:
             with _reading(p):
                 arr = np.loadtxt(p, delimiter=",", ndmin=2)
+            if not -arr.shape[1] <= self.y_column < arr.shape[1] or arr.shape[1] < 2:
+                raise ValueError(f"{p.name} has {arr.shape[1]} column(s); y_column={self.y_column} must name one of them "
+                                 "and leave at least one feature column")
             y = arr[:, self.y_column]
             X = np.delete(arr, self.y_column % arr.shape[1], axis=1)
         else:

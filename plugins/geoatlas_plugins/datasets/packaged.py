@@ -24,6 +24,8 @@ class SklearnDigits(Dataset):
         X = (d.images / 16.0).astype(np.float32)
         y = d.target.astype(np.int64)
         if self.n_samples is not None:
+            if self.n_samples > len(X):
+                raise ValueError(f"n_samples={self.n_samples} but sklearn's digits has only {len(X)} samples")
             X, y = X[: self.n_samples], y[: self.n_samples]
         if self.as_images:
             return DataBundle(X[:, None], y, "image", meta={"classes": list(range(10))})
