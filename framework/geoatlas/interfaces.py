@@ -421,6 +421,8 @@ def _checked_manifold_op(fn: Any, op: str, points: tuple[int, ...]) -> Any:
             for i, a in enumerate(args):
                 if isinstance(a, torch.Tensor):
                     what = f"{self.name}.{op} argument {i + 1}"
+                    if not (a.is_floating_point() or a.is_complex()):
+                        raise TypeError(f"{what} must be a floating-point tensor, got dtype {a.dtype}")
                     if i in points and self._ga_check_domain(a, what, **({"dim": kwargs["dim"]} if "dim" in kwargs else {})):
                         continue  # the domain check proved the points finite as well
                     if not all_finite(a):

@@ -227,3 +227,12 @@ def test_local_csv_y_column_out_of_range(tmp_path, y_column: int) -> None:
     with pytest.raises(ValueError, match=f"y_column={y_column}"):
         ga.create("dataset", "local_arrays", path=str(p), y_column=y_column).load()
     assert len(ga.create("dataset", "local_arrays", path=str(p), y_column=-1).load()) == 2  # control
+
+
+@pytest.mark.parametrize("dtype", [torch.long, torch.int32, torch.bool])
+def test_manifold_ops_refuse_integer_tensors(ball, dtype: torch.dtype) -> None:
+    x = torch.zeros(2, 2, dtype=dtype)
+    with pytest.raises(TypeError, match="floating-point"):
+        ball.dist(x, x)
+    with pytest.raises(TypeError, match="floating-point"):
+        ball.expmap0(x)
