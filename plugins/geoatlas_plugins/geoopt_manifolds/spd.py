@@ -66,6 +66,8 @@ def _fn(name: str, lam: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Ten
         return 1.0 / lam, -1.0 / lam**2
     if name == "rect":  # ReEig: max(lambda, p)
         return lam.clamp_min(p), (lam > p).to(lam.dtype)
+    if name == "abs":  # |X| = U |Lambda| U^T (the fold of a symmetric matrix onto the PSD cone)
+        return lam.abs(), torch.sign(lam)
     raise ValueError(f"unknown spectral function {name!r}")
 
 
@@ -100,7 +102,7 @@ class _SpectralFunction(torch.autograd.Function):
 
 
 def spectral(x: torch.Tensor, name: str, p: float = 0.0) -> torch.Tensor:
-    """Apply a spectral function (``sqrt``, ``invsqrt``, ``log``, ``exp``, ``pow``, ``inv``, ``rect``)."""
+    """Apply a spectral function (``sqrt``, ``invsqrt``, ``log``, ``exp``, ``pow``, ``inv``, ``rect``, ``abs``)."""
     return _SpectralFunction.apply(x, name, float(p))
 
 
@@ -405,7 +407,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         stays finite at repeated eigenvalues.
 
         ``name``: ``"sqrt"``, ``"invsqrt"``, ``"log"``, ``"exp"``, ``"pow"`` (``x^p``), ``"inv"``,
-        ``"rect"`` (``max(lambda, p)``, SPDNet's ReEig).
+        ``"rect"`` (``max(lambda, p)``, SPDNet's ReEig), ``"abs"`` (``|lambda|``).
         """
         return spectral(x, name, p)
 
