@@ -7,8 +7,13 @@ Same input (a batch of point clouds with outliers), same maths:
   ``multipers.signed_measure`` + numpy convolution;
 - ``mma_image`` vs. a loop of ``multipers.module_approximation`` + ``PyModule.representation``.
 
-Ours runs through the core's local executor (joblib processes) with 1 and 2 workers; the ratio
-is ours / theirs (wall time, lower is better). Run: ``python plugins/geoatlas_plugins/multiparameter_persistence/benchmark.py``.
+Ours runs through the core's local executor (joblib processes) with 1 and 2 workers (with 1 the
+executor calls ``descriptor.transform`` directly). The machine may be shared, so ours and theirs
+are interleaved: each repeat times both back to back, alternating which goes first, and the ratio
+reported is the median over repeats of the paired ratio ours / theirs (wall time, lower is better);
+with 1 worker the process CPU time ratio is reported too (less sensitive to other jobs). The load
+average is printed before and after. Run:
+``python plugins/geoatlas_plugins/multiparameter_persistence/benchmark.py [--repeat 7]``.
 """
 
 from __future__ import annotations
@@ -64,49 +69,71 @@ def _reference_mma(X: np.ndarray, box: np.ndarray, bandwidth_kde: float, res: in
     return np.stack(rows)
 
 
-def _time(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+def _clock(fn) -> tuple[float, float, object]:
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
 
 
-def main(n_clouds: int = 32, n_points: int = 80, repeat: int = 2) -> None:
+def _paired(ours, theirs, repeat: int) -> dict[str, object]:
+    """Interleaved timings: repeat ``r`` runs ours then theirs (even ``r``) or theirs then ours."""
+    wall, cpu, out = {"ours": [], "theirs": []}, {"ours": [], "theirs": []}, {}
+    for r in range(repeat):
+        for side in (("ours", "theirs") if r % 2 == 0 else ("theirs", "ours")):
+            w, c, out[side] = _clock(ours if side == "ours" else theirs)
+            wall[side].append(w)
+            cpu[side].append(c)
+    med = lambda v: float(np.median(v))  # noqa: E731
+    return {
+        "ours": med(wall["ours"]), "theirs": med(wall["theirs"]),
+        "ratio": med(np.divide(wall["ours"], wall["theirs"])),
+        "cpu_ratio": med(np.divide(cpu["ours"], cpu["theirs"])),
+        "F": out["ours"], "F_ref": out["theirs"],
+    }
+
+
+def main(n_clouds: int = 32, n_points: int = 80, repeat: int = 7) -> None:
     import torch
 
     torch.set_num_threads(1)
     import geoatlas as ga
     from geoatlas.pipeline.executor import make_executor
 
+    load_before = os.getloadavg()
     X = ga.create("dataset", "outlier_point_clouds", n_per_class=max(1, n_clouds // 3), n_points=n_points, seed=0).load().X.astype(np.float64)
     res = 16
     rows = []
     sm = ga.create("descriptor", "signed_measure", filtration_params={"bandwidth": 0.2}, resolution=res, bandwidth=0.05).fit(X)
     mma = ga.create("descriptor", "mma_image", filtration_params={"bandwidth": 0.2}, resolution=res, bandwidth=0.1).fit(X)
-    t_ref_sm, F_ref_sm = _time(lambda: _reference_signed_measure(X, sm.box_, 0.2, res, 0.05), repeat)
-    t_ref_mma, F_ref_mma = _time(lambda: _reference_mma(X, mma.box_, 0.2, res), repeat)
+    ref_sm = lambda: _reference_signed_measure(X, sm.box_, 0.2, res, 0.05)  # noqa: E731
+    ref_mma = lambda: _reference_mma(X, mma.box_, 0.2, res)  # noqa: E731
+    _reference_mma(X[:2], mma.box_, 0.2, res)  # warm both sides (imports, first-call costs)
+    mma.transform(X[:2])
     for workers in (1, 2):
         ex = make_executor("local", workers)
         ex.transform(sm, X[: 2 * workers])  # warm the worker pool (process start-up, imports)
-        t_sm, F_sm = _time(lambda ex=ex: ex.transform(sm, X), repeat)
-        t_mma, F_mma = _time(lambda ex=ex: ex.transform(mma, X), repeat)
-        err_sm = float(np.abs(F_sm - F_ref_sm).max() / max(1.0, np.abs(F_ref_sm).max()))
-        mma_ref = F_ref_mma.reshape(len(X), 2, res, res).transpose(0, 1, 3, 2).reshape(len(X), -1)
-        err_mma = float(np.abs(F_mma - mma_ref).max())
-        rows.append(("signed_measure", workers, t_sm, t_ref_sm, err_sm))
-        rows.append(("mma_image", workers, t_mma, t_ref_mma, err_mma))
-    print(f"{len(X)} point clouds x {n_points} points, best of {repeat}; ours through the local executor, theirs = multipers in a loop")
-    print(f"{'descriptor':<16}{'workers':>8}{'ours [s]':>10}{'multipers [s]':>15}{'ratio ours/theirs':>19}{'max rel diff':>14}")
-    for name, w, t, tr, err in rows:
-        print(f"{name:<16}{w:>8}{t:>10.2f}{tr:>15.2f}{t / tr:>19.2f}{err:>14.1e}")
+        p_sm = _paired(lambda ex=ex: ex.transform(sm, X), ref_sm, repeat)
+        p_mma = _paired(lambda ex=ex: ex.transform(mma, X), ref_mma, repeat)
+        err_sm = float(np.abs(p_sm["F"] - p_sm["F_ref"]).max() / max(1.0, np.abs(p_sm["F_ref"]).max()))
+        mma_ref = p_mma["F_ref"].reshape(len(X), 2, res, res).transpose(0, 1, 3, 2).reshape(len(X), -1)
+        err_mma = float(np.abs(p_mma["F"] - mma_ref).max())
+        rows.append(("signed_measure", workers, p_sm, err_sm))
+        rows.append(("mma_image", workers, p_mma, err_mma))
+    load_after = os.getloadavg()
+    print(f"{len(X)} point clouds x {n_points} points, {repeat} interleaved repeats (medians); "
+          f"ours through the local executor, theirs = multipers in a loop; {os.cpu_count()} cores")
+    print(f"load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
+          f"after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    print(f"{'descriptor':<16}{'workers':>8}{'ours [s]':>10}{'multipers [s]':>15}{'ratio (wall)':>14}{'ratio (CPU)':>13}{'max rel diff':>14}")
+    for name, w, p, err in rows:
+        cpu = f"{p['cpu_ratio']:>13.3f}" if w == 1 else f"{'-':>13}"
+        print(f"{name:<16}{w:>8}{p['ours']:>10.3f}{p['theirs']:>15.3f}{p['ratio']:>14.3f}{cpu}{err:>14.1e}")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-clouds", type=int, default=32)
     ap.add_argument("--n-points", type=int, default=80)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=7)
     a = ap.parse_args()
     main(a.n_clouds, a.n_points, a.repeat)
