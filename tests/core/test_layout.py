@@ -116,3 +116,27 @@ def test_echo_covers_the_built_papers():
     papers = {pid for pid in builtin_ids() if ga.info(pid)["papers"]}
     assert papers <= with_claims, f"plugins with a paper but no claims: {sorted(papers - with_claims)}"
     assert all(r.holds != "not run" for r in rows), [f"{r.plugin}/{r.claim_id}" for r in rows if r.holds == "not run"]
+
+
+def test_a_broken_plugin_folder_is_isolated(tmp_path):
+    """A built-in folder that fails to import, or has a bad manifest, is reported by `doctor`;
+    every other plugin of the collection still loads."""
+    shadow = tmp_path / "shadow"
+    coll = shadow / "geoatlas_plugins"
+    coll.mkdir(parents=True)
+    (coll / "__init__.py").write_text(f"GEOATLAS_PLUGIN_COLLECTION = True\n__path__.append({str(COLLECTION)!r})\n")
+    (coll / "broken_import").mkdir()
+    (coll / "broken_import" / "__init__.py").write_text("import not_a_module_anywhere\n")
+    (coll / "bad_manifest").mkdir()
+    (coll / "bad_manifest" / "__init__.py").write_text(
+        "from geoatlas import hookimpl\n\n@hookimpl\ndef geoatlas_manifest():\n    return {'id': 'bad_manifest', 'title': 't', 'components': {'encoder': {'x': 'no_colon'}}}\n")
+    env = _env(shadow)
+    doctor = subprocess.run([str(BIN / "geoatlas"), "doctor"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert doctor.returncode == 1
+    assert "[FAIL] broken_import" in doctor.stdout and "not_a_module_anywhere" in doctor.stdout
+    assert "[FAIL] bad_manifest" in doctor.stdout and "bad manifest" in doctor.stdout
+    assert "[ok] ponita" in doctor.stdout and "[ok] tasks" in doctor.stdout
+    listed = subprocess.run([str(BIN / "geoatlas"), "list", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and "ponita" in listed.stdout
+    strict = subprocess.run([str(BIN / "geoatlas"), "list"], capture_output=True, text=True, env={**env, "GEOATLAS_STRICT": "1"}, cwd=tmp_path)
+    assert strict.returncode != 0 and "broken_import" in strict.stderr
