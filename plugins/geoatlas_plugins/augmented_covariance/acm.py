@@ -4,8 +4,10 @@ For a trial ``x(t) in R^C`` (``t = 0..T-1``), order ``p`` and lag ``tau``, the d
 signal is ``x~(t) = [x(t); x(t - tau); ...; x(t - (p-1) tau)] in R^{pC}`` and the ACM its
 covariance, an SPD matrix of size ``pC`` whose blocks are the lagged autocovariances
 (the Yule-Walker matrix of a VAR model). ``(p, tau)`` are chosen by grid search with a
-cross-validated MDM (the paper's default) or by the delay-embedding heuristics (first minimum
-of the average mutual information for ``tau``, false nearest neighbours for ``p``).
+cross-validated MDM (the paper's default, orders and lags 1..10), by the authors' aFNN procedure
+(first minimum of the average mutual information for ``tau``, first maximum of Cao's averaged
+false-nearest-neighbour ratio for ``p``), or by our own simpler heuristic (``"ami_fnn"``: Kennel's
+false nearest neighbours for ``p``). The authors' second procedure, MDOP, is not implemented.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from geoatlas.interfaces import Descriptor
 
 ESTIMATORS = ("scm", "cov", "lwf")
+SELECTIONS = ("fixed", "grid", "afnn", "ami_fnn")
 BOUNDARIES = ("truncate", "circular")
 
 
@@ -178,8 +181,9 @@ def false_nearest_neighbours(X: Any, lag: int, max_order: int, *, rtol: float = 
 
 
 def select_order_lag_embedding(X: Any, max_order: int, max_lag: int, *, fnn_threshold: float = 0.1, rtol: float = 10.0, random_state: int = 0) -> tuple[int, int]:
-    """``lag`` = first local minimum of the average mutual information (else its minimum);
-    ``order`` = smallest order whose false-nearest-neighbour fraction falls below ``fnn_threshold``."""
+    """Our heuristic (``selection="ami_fnn"``, not the authors' procedure): ``lag`` = first local
+    minimum of the pooled average mutual information (else its minimum); ``order`` = smallest
+    order whose Kennel false-nearest-neighbour fraction falls below ``fnn_threshold``."""
     ami = average_mutual_information(X, max_lag)
     lag = int(np.argmin(ami)) + 1
     for k in range(1, len(ami) - 1):
@@ -190,6 +194,87 @@ def select_order_lag_embedding(X: Any, max_order: int, max_lag: int, *, fnn_thre
     below = np.nonzero(fnn < fnn_threshold)[0]
     order = int(below[0]) + 1 if len(below) else max_order
     return order, lag
+
+
+def _first_local_min(curve: np.ndarray) -> int:
+    """0-based index of the first interior local minimum (``c[k-1] > c[k] <= c[k+1]``), else the argmin."""
+    for k in range(1, len(curve) - 1):
+        if curve[k] < curve[k - 1] and curve[k] <= curve[k + 1]:
+            return k
+    return int(np.argmin(curve))
+
+
+def _first_local_max(curve: np.ndarray) -> int:
+    """0-based index of the first interior local maximum (``c[k-1] <= c[k] >= c[k+1]``, non-strict),
+    else the argmax."""
+    for k in range(1, len(curve) - 1):
+        if curve[k] >= curve[k - 1] and curve[k] >= curve[k + 1]:
+            return k
+    return int(np.argmax(curve))
+
+
+def _ami_series(x: np.ndarray, max_lag: int, bins: int) -> np.ndarray:
+    """Histogram mutual information ``I(x(t); x(t + tau))``, ``tau = 1..max_lag`` (nats), one series."""
+    edges = np.quantile(x, np.linspace(0, 1, bins + 1))
+    edges[-1] += 1e-12
+    codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+    out = np.zeros(max_lag)
+    for tau in range(1, max_lag + 1):
+        a, b = codes[:-tau], codes[tau:]
+        joint = np.bincount(a * bins + b, minlength=bins * bins).reshape(bins, bins) / len(a)
+        pa, pb = joint.sum(1), joint.sum(0)
+        nz = joint > 0
+        out[tau - 1] = float((joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])).sum())
+    return out
+
+
+def cao_e1(x: Any, lag: int, max_dim: int) -> np.ndarray:
+    """Cao's averaged false nearest neighbours (Cao 1997) of a scalar series: ``E1(d) = E(d+1) / E(d)``
+    for ``d = 1..max_dim``, with ``E(d)`` the mean over points of
+    ``||y_i^(d+1) - y_n(i)^(d+1)||_inf / ||y_i^(d) - y_n(i)^(d)||_inf``, ``y^(d)`` the ``d``-dimensional
+    delay vectors ``[x(t), x(t + lag), ..., x(t + (d-1) lag)]`` and ``n(i)`` the nearest neighbour of
+    ``i`` in dimension ``d`` (max-norm, itself excluded). ``E1`` stops changing (near 1) from the
+    embedding dimension on. The points are those with a ``(max_dim + 2)``-dimensional embedding."""
+    from scipy.spatial import cKDTree
+
+    x = np.asarray(x, dtype=np.float64).ravel()
+    m = len(x) - (max_dim + 1) * lag  # points with a (max_dim + 2)-dimensional delay vector
+    if m < 3:
+        raise ValueError(f"series of length {len(x)} is too short for Cao's method with lag={lag}, max_dim={max_dim}")
+    full = np.stack([x[k * lag : k * lag + m] for k in range(max_dim + 2)], axis=1)
+    E = np.zeros(max_dim + 1)
+    for d in range(1, max_dim + 2):
+        low = full[:, :d]
+        dist, idx = cKDTree(low).query(low, k=2, p=np.inf)
+        nb = idx[:, 1]
+        den = np.maximum(dist[:, 1], 1e-12)
+        num = np.abs(full[:, : d + 1] - full[nb, : d + 1]).max(axis=1)
+        E[d - 1] = float(np.mean(num / den))
+    return E[1:] / E[:-1]
+
+
+def select_order_lag_afnn(X: Any, max_order: int, max_lag: int, *, bins: int = 16) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """The authors' "aFNN" procedure (``Takens.jl`` in their moabb fork, with DelayEmbeddings.jl):
+    for every trial and channel, the mutual-information curve for lags ``1..max_lag`` and Cao's
+    ``E1`` for dimensions ``1..max_order``, computed at that series' own delay (its first
+    mutual-information minimum); both curves averaged over trials and channels; ``lag`` = first
+    local minimum of the average mutual information, ``order`` = first local maximum of the
+    average ``E1``. Returns ``(order, lag, ami, e1)``.
+
+    Differences from the authors' run: histogram mutual information (``bins`` quantile bins), not
+    DelayEmbeddings.jl's estimator; ``max_order``/``max_lag`` from the candidate lists (they use 30).
+    """
+    arr = _check_sequences(X)
+    ami_sum, e1_sum = np.zeros(max_lag), np.zeros(max_order)
+    for trial in arr:
+        for c in range(arr.shape[2]):
+            x = trial[:, c]
+            ami = _ami_series(x, max_lag, bins)
+            ami_sum += ami
+            e1_sum += cao_e1(x, _first_local_min(ami) + 1, max_order)
+    k = arr.shape[0] * arr.shape[2]
+    ami, e1 = ami_sum / k, e1_sum / k
+    return _first_local_max(e1) + 1, _first_local_min(ami) + 1, ami, e1
 
 
 # ---------------------------------------------------------------------------- the descriptor
@@ -204,10 +289,14 @@ class AugmentedCovariance(Descriptor):
         Delay ``tau`` in samples.
     selection : str
         ``"fixed"`` (use ``order``/``lag``), ``"grid"`` (cross-validated MDM accuracy over
-        ``orders`` x ``lags`` on the training data, the paper's default) or ``"embedding"``
-        (average mutual information for the lag, false nearest neighbours for the order).
+        ``orders`` x ``lags`` on the training data, the paper's default), ``"afnn"`` (the
+        authors' aFNN procedure: mutual information for the lag, Cao's averaged false nearest
+        neighbours for the order, :func:`select_order_lag_afnn`) or ``"ami_fnn"`` (our simpler
+        heuristic with Kennel's false nearest neighbours, :func:`select_order_lag_embedding`;
+        formerly called ``"embedding"``).
     orders, lags : list of int
-        Candidates for the selection (``"embedding"`` uses their maxima).
+        Candidates for the selection (the paper's grid: 1..10 each; ``"afnn"``/``"ami_fnn"`` use
+        their maxima).
     cv : int
         Folds of the grid search.
     estimator : str
@@ -232,8 +321,8 @@ class AugmentedCovariance(Descriptor):
         order: int = 4,
         lag: int = 1,
         selection: str = "fixed",
-        orders: Sequence[int] = (1, 2, 3, 4, 5, 6),
-        lags: Sequence[int] = (1, 2, 3, 4, 5),
+        orders: Sequence[int] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+        lags: Sequence[int] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
         cv: int = 3,
         estimator: str = "scm",
         boundary: str = "truncate",
@@ -258,8 +347,13 @@ class AugmentedCovariance(Descriptor):
 
     def _validate(self) -> None:
         _check_order_lag(self.order, self.lag)
-        if self.selection not in ("fixed", "grid", "embedding"):
-            raise ValueError(f"selection must be 'fixed', 'grid' or 'embedding', got {self.selection!r}")
+        if self.selection == "embedding":
+            raise ValueError(
+                "selection='embedding' was renamed: 'afnn' is the authors' aFNN procedure (Cao's averaged "
+                "false nearest neighbours), 'ami_fnn' our former heuristic (Kennel's false nearest neighbours)"
+            )
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
         if self.boundary not in BOUNDARIES:
@@ -284,7 +378,9 @@ class AugmentedCovariance(Descriptor):
                 arr, y, list(self.orders), list(self.lags), cv=self.cv, estimator=self.estimator,
                 boundary=self.boundary, random_state=self.random_state,
             )
-        elif self.selection == "embedding":
+        elif self.selection == "afnn":
+            self.order_, self.lag_, self.ami_, self.e1_ = select_order_lag_afnn(arr, max(self.orders), max(self.lags))
+        elif self.selection == "ami_fnn":
             self.order_, self.lag_ = select_order_lag_embedding(arr, max(self.orders), max(self.lags), random_state=self.random_state)
         else:
             self.order_, self.lag_ = int(self.order), int(self.lag)

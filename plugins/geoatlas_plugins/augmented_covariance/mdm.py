@@ -131,6 +131,16 @@ class MDMEncoder(Encoder):
             raise ValueError("x is an empty batch")
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or Inf values")
+        asym = (x - x.transpose(-1, -2)).abs().amax(dim=(-2, -1))
+        bad = asym > 1e-5 * (1 + x.abs().amax(dim=(-2, -1)))  # float32 data computed as A A^T passes
+        if bool(bad.any()):
+            k = int(torch.nonzero(bad)[0])
+            raise ValueError(f"x must hold symmetric (SPD) matrices: matrix {k} has max |x - x^T| = {float(asym[k]):.3e}")
+        info = torch.linalg.cholesky_ex(x).info
+        if bool((info != 0).any()):
+            k = int(torch.nonzero(info)[0])
+            lo = float(torch.linalg.eigvalsh(x[k]).min())
+            raise ValueError(f"x must hold positive-definite matrices: matrix {k} has smallest eigenvalue {lo:.3e}")
         return 0.5 * (x + x.transpose(-1, -2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ from geoatlas_plugins.augmented_covariance.acm import (
     augmented_covariances,
     average_mutual_information,
     false_nearest_neighbours,
+    select_order_lag_embedding,
 )
 from geoatlas_plugins.augmented_covariance.mdm import MDM
 
@@ -113,17 +114,87 @@ def test_dataset_classes_share_instantaneous_covariance() -> None:
     assert b.X.shape == (200, 128, 3) and b.data_type == "sequence"
 
 
-def test_selection_grid_and_embedding(signals) -> None:
+def test_selection_grid(signals) -> None:
     X, y = signals
     d = ga.create("descriptor", "augmented_covariance", selection="grid", orders=[1, 2, 3], lags=[1, 3], cv=2).fit(X, y)
     assert d.order_ > 1 and (d.order_, d.lag_) in d.scores_
     assert d.scores_[(d.order_, d.lag_)] == max(d.scores_.values()) > d.scores_[(1, 1)]
-    ami = average_mutual_information(X, 8)
-    assert ami.shape == (8,) and (ami >= 0).all()
-    fnn = false_nearest_neighbours(X, 2, 4, n_points=300)
-    assert fnn[0] >= fnn[-1]  # more dimensions unfold the attractor
-    e = ga.create("descriptor", "augmented_covariance", selection="embedding", orders=[1, 2, 3, 4], lags=[1, 2, 3, 4, 5, 6]).fit(X)
-    assert 1 <= e.order_ <= 4 and 1 <= e.lag_ <= 6
+    default = ga.create("descriptor", "augmented_covariance")
+    assert list(default.orders) == list(range(1, 11)) and list(default.lags) == list(range(1, 11))  # the paper's grid
+
+
+def _henon_x(n: int, seed: int) -> np.ndarray:
+    """x-coordinate of the Henon map (a 2-D attractor: embedding dimension 2 with lag 1)."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-0.1, 0.1, 2)
+    out = np.empty(n + 100)
+    for t in range(n + 100):
+        x, y = 1 - 1.4 * x * x + y, 0.3 * x
+        out[t] = x
+    return out[100:]
+
+
+def test_cao_e1_against_brute_force_and_a_known_attractor() -> None:
+    from geoatlas_plugins.augmented_covariance.acm import cao_e1
+
+    x = _henon_x(600, 0)
+    e1 = cao_e1(x, 1, 5)
+    # independent O(N^2) evaluation of Cao's E(d) (max-norm nearest neighbour, itself excluded)
+    m = len(x) - 6
+    full = np.stack([x[k : k + m] for k in range(7)], axis=1)
+    E = []
+    for d in range(1, 7):
+        low = full[:, :d]
+        dist = np.abs(low[:, None, :] - low[None, :, :]).max(-1)
+        np.fill_diagonal(dist, np.inf)
+        nb = dist.argmin(1)
+        E.append(np.mean(np.abs(full[:, : d + 1] - full[nb, : d + 1]).max(1) / dist[np.arange(m), nb]))
+    np.testing.assert_allclose(e1, np.array(E[1:]) / np.array(E[:-1]), rtol=1e-10)
+    # Cao's criterion: E1 far below 1 at d = 1 (the map is 2-D), close to 1 from d = 2 on
+    assert e1[0] < 0.5 and np.all(np.abs(e1[1:] - 1) < 0.25), e1
+
+
+def test_afnn_selection_recovers_the_embedding_dimension() -> None:
+    from geoatlas_plugins.augmented_covariance.acm import _ami_series, cao_e1, select_order_lag_afnn
+
+    # quasi-periodic signal on a 2-torus: periods 24 and 24 sqrt(2), little noise
+    rng = np.random.default_rng(0)
+    t = np.arange(512)
+    X = np.stack([
+        (np.sin(2 * np.pi * (t + rng.integers(0, 24)) / 24) + 0.7 * np.sin(2 * np.pi * (t + rng.integers(0, 50)) / (24 * np.sqrt(2))))[:, None]
+        for _ in range(6)
+    ]) + 0.01 * rng.normal(size=(6, 512, 1))
+    order, lag, ami, e1 = select_order_lag_afnn(X, max_order=8, max_lag=10)
+    # the procedure: curves averaged over trials and channels, E1 at each series' own AMI minimum
+    amis = [_ami_series(x[:, 0], 10, 16) for x in X]
+    e1s = [cao_e1(x[:, 0], int(np.argmin(a[: next((k for k in range(1, 9) if a[k] < a[k - 1] and a[k] <= a[k + 1]), 9) + 1])) + 1, 8) for x, a in zip(X, amis, strict=True)]
+    np.testing.assert_allclose(ami, np.mean(amis, 0), rtol=1e-12)
+    np.testing.assert_allclose(e1, np.mean(e1s, 0), rtol=1e-12)
+    # known answers: lag = a quarter of the faster period (6); Cao's E1 saturates (jumps close to 1)
+    # at d = 4, within Takens' bound 2 * 2 + 1 = 5 for a 2-torus
+    assert abs(lag - 6) <= 1, ami
+    assert e1[2] < 0.6 and e1[3] > 0.9 and np.all(e1[3:] > 0.9), e1
+    # the authors' rule (first local maximum of E1) cannot see a monotone saturation inside 1..8:
+    # it then takes the largest candidate (documented in the README)
+    assert order == (next((k for k in range(1, 7) if e1[k] >= e1[k - 1] and e1[k] >= e1[k + 1]), int(np.argmax(e1))) + 1)
+    d = ga.create("descriptor", "augmented_covariance", selection="afnn", orders=list(range(1, 9))).fit(X)
+    assert (d.order_, d.lag_) == (order, lag)
+    with pytest.raises(ValueError, match="renamed"):
+        ga.create("descriptor", "augmented_covariance", selection="embedding").fit(X)
+
+
+def test_ami_fnn_heuristic_finds_a_sinusoid_quarter_period(signals) -> None:
+    # AMI of a noisy sinusoid of period 24 is smallest near a quarter period (6 samples)
+    rng = np.random.default_rng(0)
+    t = np.arange(512)
+    X = np.stack([np.sin(2 * np.pi * (t + rng.integers(0, 24)) / 24)[:, None] for _ in range(6)]) + 0.3 * rng.normal(size=(6, 512, 1))
+    ami = average_mutual_information(X, 12)
+    assert abs(int(np.argmin(ami[:9])) + 1 - 6) <= 1, ami
+    fnn = false_nearest_neighbours(_henon_x(800, 1)[None, :, None], 1, 4, n_points=500)
+    assert fnn[0] > 0.2 and fnn[1] < 0.05, fnn  # the Henon map unfolds in 2 dimensions
+    Xs, _ = signals
+    e = ga.create("descriptor", "augmented_covariance", selection="ami_fnn", orders=[1, 2, 3, 4], lags=[1, 2, 3, 4, 5, 6]).fit(Xs)
+    assert (e.order_, e.lag_) == select_order_lag_embedding(Xs, 4, 6)
 
 
 def test_mdm_encoder_trains_with_riemannian_adam(signals) -> None:
@@ -179,6 +250,14 @@ def test_bad_input(signals) -> None:
     enc = ga.create("encoder", "mdm", in_features=4, num_classes=2)
     with pytest.raises(ValueError, match="shape"):
         enc(torch.eye(3).expand(2, 3, 3))
+    # non-SPD and non-symmetric input: a clear error (before: torch's Cholesky _LinAlgError, or
+    # silent symmetrisation)
+    with pytest.raises(ValueError, match="positive-definite matrices: matrix 1 has smallest eigenvalue -2"):
+        enc(torch.stack([torch.eye(4), torch.diag(torch.tensor([1.0, -2.0, 1.0, 1.0]))]))
+    asym = torch.eye(4).repeat(2, 1, 1)
+    asym[0, 0, 3] = 0.5
+    with pytest.raises(ValueError, match="symmetric"):
+        enc(asym)
     with pytest.raises(ValueError, match="num_classes"):
         ga.create("encoder", "mdm", in_features=4, num_classes=1)
     with pytest.raises(ValueError, match="f0"):
