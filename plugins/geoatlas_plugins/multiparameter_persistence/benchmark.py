@@ -87,6 +87,7 @@ def _paired(ours, theirs, repeat: int) -> dict[str, object]:
     return {
         "ours": med(wall["ours"]), "theirs": med(wall["theirs"]),
         "ratio": med(np.divide(wall["ours"], wall["theirs"])),
+        "iqr": np.percentile(np.divide(wall["ours"], wall["theirs"]), [25, 75]),
         "cpu_ratio": med(np.divide(cpu["ours"], cpu["theirs"])),
         "F": out["ours"], "F_ref": out["theirs"],
     }
@@ -124,10 +125,11 @@ def main(n_clouds: int = 32, n_points: int = 80, repeat: int = 7) -> None:
           f"ours through the local executor, theirs = multipers in a loop; {os.cpu_count()} cores")
     print(f"load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
-    print(f"{'descriptor':<16}{'workers':>8}{'ours [s]':>10}{'multipers [s]':>15}{'ratio (wall)':>14}{'ratio (CPU)':>13}{'max rel diff':>14}")
+    print(f"{'descriptor':<16}{'workers':>8}{'ours [s]':>10}{'multipers [s]':>15}{'ratio (wall)':>14}{'IQR (wall)':>15}{'ratio (CPU)':>13}{'max rel diff':>14}")
     for name, w, p, err in rows:
         cpu = f"{p['cpu_ratio']:>13.3f}" if w == 1 else f"{'-':>13}"
-        print(f"{name:<16}{w:>8}{p['ours']:>10.3f}{p['theirs']:>15.3f}{p['ratio']:>14.3f}{cpu}{err:>14.1e}")
+        iqr = f"{p['iqr'][0]:.3f}-{p['iqr'][1]:.3f}"
+        print(f"{name:<16}{w:>8}{p['ours']:>10.3f}{p['theirs']:>15.3f}{p['ratio']:>14.3f}{iqr:>15}{cpu}{err:>14.1e}")
 
 
 if __name__ == "__main__":

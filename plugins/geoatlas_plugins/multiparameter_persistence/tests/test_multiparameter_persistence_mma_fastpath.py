@@ -50,10 +50,20 @@ def test_output_equals_previous_path(name: str, kind: str) -> None:
     assert int((new != 0).sum()) == nnz
 
 
-def test_slicer_equals_multipers_conversion() -> None:
+def _tree(case: str):
     x = _clouds()["noisy_circle"]
-    d = ga.create("descriptor", "mma_image", filtration_params={"bandwidth": 0.3}).fit([x])
-    st = d._bifiltration(x, max_dim=2, collapse=True).complex
+    if case == "descriptor":  # the collapsed Rips x codensity tree the descriptor builds
+        d = ga.create("descriptor", "mma_image", filtration_params={"bandwidth": 0.3}).fit([x])
+        return d._bifiltration(x, max_dim=2, collapse=True).complex
+    # 3 parameters, simplices up to dimension 3 (boundaries shifted by two block sizes)
+    st = mp.filtrations.RipsLowerstar(points=x[:25], function=np.c_[x[:25, 0], np.linalg.norm(x[:25], axis=1)])
+    st.expansion(3)
+    return st
+
+
+@pytest.mark.parametrize("case", ["descriptor", "three_parameters_dim3"])
+def test_slicer_equals_multipers_conversion(case: str) -> None:
+    st = _tree(case)
     ours = _vine_slicer(st)
     theirs = mp.Slicer(st, vineyard=True, backend="matrix")
     assert type(ours) is type(theirs) and ours.is_vine
