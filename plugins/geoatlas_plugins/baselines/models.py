@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -30,7 +32,7 @@ class MLP(Encoder):
             raise ValueError(f"activation must be one of {', '.join(acts)}, got {activation!r}")
         hidden = [64, 64] if hidden is None else list(hidden)
         widths = [in_features, *hidden, out_features]
-        check_weights("MLP", *[(a, b) for a, b in zip(widths[:-1], widths[1:])])
+        check_weights("MLP", *pairwise(widths))
         layers: list[nn.Module] = []
         width = in_features
         for h in hidden:
@@ -62,7 +64,7 @@ class CNN(Encoder):
         if not channels:
             raise ValueError("CNN: parameter 'channels' must name at least one stage width")
         cs = [in_channels, *channels]
-        check_weights("CNN", *[(a, b, 3, 3) for a, b in zip(cs[:-1], cs[1:])], (channels[-1], num_classes))
+        check_weights("CNN", *[(a, b, 3, 3) for a, b in pairwise(cs)], (channels[-1], num_classes))
         layers: list[nn.Module] = []
         c = in_channels
         for i, w in enumerate(channels):
