@@ -256,10 +256,11 @@ def sweep(spec: str | Path | Any, grid: dict[str, Sequence[Any]] | Sequence[str]
         "grid": grid_d, "seeds": seed_list, "executor": executor}, indent=2, default=str))
     result = SweepResult(root, grid_d, seed_list, runs)
     try:
+        where = (str(base.source), base.base_dir)
         if executor == "local":
-            _run_local(jobs, progress, len(runs), result, root)
+            _run_local(jobs, progress, len(runs), where)
         else:
-            _run_ray(jobs, progress, len(runs), address, workers, result, root)
+            _run_ray(jobs, progress, len(runs), address, workers, root, where)
     finally:
         _write_runs_csv(result)
     preferred = metric or (base_spec.evaluate.metrics[0] if base_spec.evaluate.metrics else None)
@@ -279,8 +280,10 @@ def _record(run: SweepRun, outcome: tuple[Any, ...]) -> None:
         atomic_write_text(err, outcome[1] + "\n\n" + outcome[2])
 
 
-def _one_run(d: Path, data: dict[str, Any], resume: bool, threads: int | None) -> tuple[Any, ...]:
-    """One run of the sweep (in this process, or on a Ray worker)."""
+def _one_run(d: Path, data: dict[str, Any], resume: bool, threads: int | None, source: str = "<spec>",
+             base_dir: Path | None = None) -> tuple[Any, ...]:
+    """One run of the sweep (in this process, or on a Ray worker); ``base_dir`` resolves the
+    spec's relative file paths as for the spec itself."""
     if threads is not None:
         import torch
 
@@ -288,7 +291,7 @@ def _one_run(d: Path, data: dict[str, Any], resume: bool, threads: int | None) -
     from .runner import Pipeline
 
     try:
-        res = Pipeline.from_dict(data).run(run_dir=d, resume=resume, progress=False)
+        res = Pipeline(data, None, source, base_dir).run(run_dir=d, resume=resume, progress=False)
     except Exception as exc:
         return ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
     return ("ok", res.metrics)
@@ -328,16 +331,16 @@ class _Progress:
         self.prog.__exit__(*exc)
 
 
-def _run_local(jobs: list[tuple[SweepRun, Any, bool]], show: bool, total: int, result: SweepResult, root: Path) -> None:
+def _run_local(jobs: list[tuple[SweepRun, Any, bool]], show: bool, total: int, where: tuple[str, Path | None]) -> None:
     with _Progress(show, total, total - len(jobs)) as prog:
         for run, data, resume in jobs:
-            outcome = ("error", run.error, "") if data is None else _one_run(run.run_dir, data, resume, None)
+            outcome = ("error", run.error, "") if data is None else _one_run(run.run_dir, data, resume, None, *where)
             _record(run, outcome)
             prog.step(run)
 
 
 def _run_ray(jobs: list[tuple[SweepRun, Any, bool]], show: bool, total: int, address: str | None, workers: int,
-             result: SweepResult, root: Path) -> None:
+             root: Path, where: tuple[str, Path | None]) -> None:
     from .executor import Probe, _remote, ensure_ray, write_back
 
     ray = ensure_ray(address, workers)
@@ -351,7 +354,7 @@ def _run_ray(jobs: list[tuple[SweepRun, Any, bool]], show: bool, total: int, add
             threads = (data.get("executor") or {}).get("threads")
             files_in = _dir_files(run.run_dir) if resume else {}
             fn = _remote(ray, "in_dir").options(num_cpus=threads or 1)
-            pending[fn.remote(str(run.run_dir.resolve()), probe, files_in, _one_run, data, resume, threads or 1)] = run
+            pending[fn.remote(str(run.run_dir.resolve()), probe, files_in, _one_run, data, resume, threads or 1, *where)] = run
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
