@@ -8,7 +8,8 @@ MANIFEST = {
     "summary": "Decompose the kernel covariance of image embeddings into a part explained by paired "
     "text (prompt) embeddings and a Schur-complement remainder; score the remainder's spectral "
     "entropy (SCE, the intrinsic diversity of a text-to-image model) and defocus image embeddings "
-    "away from the text information. Works on any pair of embedding matrices (no CLIP download).",
+    "away from the text information. Works on any pair of embedding matrices (no CLIP download); "
+    "as a pipeline measure it scores a labelled dataset with the labels as prompts.",
     "api": ">=1,<2",
     "status": "experimental",
     "papers": [
@@ -26,7 +27,13 @@ MANIFEST = {
                 "target": ".sce:SchurDefocus",
                 "summary": "image embedding minus its text-predictable part, phi(x_I) - A*^T phi(x_T)",
             }
-        }
+        },
+        "measure": {
+            "schur_complement_entropy": {
+                "target": ".sce:SchurComplementEntropyMeasure",
+                "summary": "SCE of a dataset: kernel diversity of X not explained by its labels (or by paired text columns), with the label-explained and total (Vendi) scores",
+            }
+        },
     },
     "claims": [
         {
@@ -59,6 +66,7 @@ MANIFEST = {
         "Schur complement equals the residual covariance of least-squares regression of image on text features (numpy lstsq), ~1e-15",
         "SCE from feature covariances equals SCE from n x n kernel matrices (projector form), ~1e-10",
         "single prompt: complement equals the centred covariance; image = text: SCE = 1",
+        "measure with labels as prompts: class-mean formula equals the n x n projector route (one-hot Gram) to 1e-8; permutation invariant; SCE = 1 when each class is one point; grows with within-class modes",
     ],
 }
 

@@ -26,13 +26,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from geoatlas.interfaces import Descriptor
+from geoatlas.interfaces import Descriptor, Measure
 
 __all__ = [
     "KernelFeatures",
     "SchurDecomposition",
     "SchurDefocus",
     "SchurComplementEntropyScores",
+    "SchurComplementEntropyMeasure",
     "schur_decomposition",
     "schur_complement_entropy",
     "schur_entropy_from_eigenvalues",
@@ -337,3 +338,103 @@ class SchurDefocus(Descriptor):
         if I_.shape[0] == 0:
             raise ValueError("X is empty")
         return self.features_(I_, "image") - self.features_(T_, "text") @ self.A_star_
+
+
+def _spectrum_of_rows(R: np.ndarray) -> np.ndarray:
+    """Eigenvalues of ``R^T R / n`` from the smaller of its two Gram matrices (same non-zero part)."""
+    n = R.shape[0]
+    G = R @ R.T if n <= R.shape[1] else R.T @ R
+    return np.linalg.eigvalsh((G + G.T) / 2) / n
+
+
+class SchurComplementEntropyMeasure(Measure):
+    """The SCE score of a dataset, as a pipeline ``measure`` (no model needed).
+
+    The paper scores paired (prompt, image) embeddings. On a labelled dataset the natural pairing
+    is ``text="labels"``: the "prompt" of a sample is its class, embedded one-hot (the cosine
+    kernel of one-hot vectors is the delta kernel ``[y_i = y_j]``), and the "image" is the
+    sample's feature row ``X[i]`` under ``kernel``. Then ``A* = C_TT^+ C_TI`` is the matrix of
+    class means of ``phi(x)`` and the Schur complement ``Lambda`` is the within-class (label-
+    unexplained) kernel covariance: ``sce`` is the diversity the label does not explain,
+    ``sce_text`` the label-explained part, ``vendi`` the same functional on all of ``C_II``
+    (the Vendi score of ``X`` alone). ``text="columns"``: the last ``text_dims`` columns of ``X``
+    are the paired text embedding and the rest the image embedding, scored by
+    :func:`schur_complement_entropy` with the same kernel for both.
+
+    Parameters
+    ----------
+    text : {"labels", "columns"}
+        Where the text side comes from (the data's labels, or trailing columns of ``X``).
+    text_dims : int or None
+        Number of trailing text columns (``text="columns"`` only).
+    kernel, sigma, rff_dim, seed, rcond
+        As in :func:`schur_complement_entropy` (``rcond`` applies to ``text="columns"``; with
+        labels ``C_TT`` is diagonal and its inverse exact).
+    """
+
+    needs_model: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        text: str = "labels",
+        text_dims: int | None = None,
+        kernel: str = "gaussian",
+        sigma: float = 1.0,
+        rff_dim: int = 2500,
+        seed: int = 0,
+        rcond: float | str = 1e-10,
+    ) -> None:
+        if text not in ("labels", "columns"):
+            raise ValueError(f"text must be 'labels' or 'columns', got {text!r}")
+        if text == "columns" and not (isinstance(text_dims, (int, np.integer)) and not isinstance(text_dims, bool) and text_dims >= 1):
+            raise ValueError(f"text_dims must be a positive integer when text='columns', got {text_dims!r}")
+        if text == "labels" and text_dims is not None:
+            raise ValueError("text_dims is only used with text='columns' (the labels are the text with text='labels')")
+        KernelFeatures(kernel, sigma, rff_dim, seed)  # validates kernel, sigma, rff_dim
+        _check_rcond(rcond)
+        self.text = text
+        self.text_dims = text_dims
+        self.kernel = kernel
+        self.sigma = sigma
+        self.rff_dim = rff_dim
+        self.seed = seed
+        self.rcond = rcond
+
+    def __call__(self, model: Any = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not isinstance(data, dict) or "X" not in data:
+            raise ValueError("data must be a dict with the samples under 'X' (and the labels under 'y' for text='labels')")
+        X = np.asarray(data["X"], dtype=np.float64) if not isinstance(data["X"], np.ndarray) else data["X"].astype(np.float64)
+        if X.ndim > 2:  # images (n, c, h, w) -> vectors
+            X = X.reshape(len(X), -1)
+        X = _as_matrix(X, "data['X']")
+        n = X.shape[0]
+        if self.text == "columns":
+            if not self.text_dims < X.shape[1]:
+                raise ValueError(f"text_dims must be smaller than the number of columns of X ({X.shape[1]}), got {self.text_dims}")
+            T, Im = X[:, X.shape[1] - self.text_dims :], X[:, : X.shape[1] - self.text_dims]
+            s = schur_complement_entropy(T, Im, kernel=self.kernel, sigma=self.sigma, rff_dim=self.rff_dim, seed=self.seed, rcond=self.rcond)
+            FI = KernelFeatures(self.kernel, self.sigma, self.rff_dim, self.seed)(Im, "image")
+            vendi = schur_entropy_from_eigenvalues(_spectrum_of_rows(FI), ref_scale=float(np.sum(FI * FI)) / n)
+            return {"sce": s.image, "sce_text": s.text, "vendi": vendi, "n_samples": float(n)}
+        y = data.get("y")
+        if y is None:
+            raise ValueError("text='labels' needs the labels: data['y'] is missing")
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n:
+            raise ValueError(f"data['y'] must be a 1-D array of {n} labels, got shape {y.shape}")
+        FI = KernelFeatures(self.kernel, self.sigma, self.rff_dim, self.seed)(X, "data['X']")
+        # one-hot text: C_TT = diag(n_c / n), A* = C_TT^{-1} C_TI = the class means of phi(x)
+        classes, inv = np.unique(y, return_inverse=True)
+        means = np.zeros((len(classes), FI.shape[1]))
+        np.add.at(means, inv, FI)
+        means /= np.bincount(inv)[:, None]
+        E = means[inv]  # text-explained part of each row, Phi_T A*
+        R = FI - E  # Schur residual: Lambda = R^T R / n
+        ref = float(np.sum(FI * FI)) / n  # tr C_II
+        return {
+            "sce": schur_entropy_from_eigenvalues(_spectrum_of_rows(R), ref_scale=ref),
+            "sce_text": schur_entropy_from_eigenvalues(_spectrum_of_rows(E), ref_scale=ref),
+            "vendi": schur_entropy_from_eigenvalues(_spectrum_of_rows(FI), ref_scale=ref),
+            "n_samples": float(n),
+            "n_classes": float(len(classes)),
+        }
