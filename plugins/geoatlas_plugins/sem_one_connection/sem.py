@@ -30,9 +30,10 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 
-from geoatlas.interfaces import DataBundle, Dataset
+from geoatlas.interfaces import DataBundle, Dataset, Measure
 
 __all__ = [
+    "SEMGraphCheck",
     "MixedGraph",
     "LinearSEMSets",
     "FiniteToOneReport",
@@ -342,6 +343,11 @@ class LinearSEMSets(Dataset):
         self.seed = seed
 
     def graphs(self) -> list[tuple[MixedGraph, np.ndarray]]:
+        """The class graphs and their covariances (one-connection rule)."""
+        return [(g, S) for g, _, _, S in self.graph_parameters()]
+
+    def graph_parameters(self) -> list[tuple[MixedGraph, np.ndarray, np.ndarray, np.ndarray]]:
+        """The class graphs with their parameters and covariances: ``(graph, Lambda, Omega, Sigma)``."""
         rng = np.random.default_rng(self.seed)
         out = []
         pairs = list(itertools.combinations(range(self.p), 2))
@@ -359,7 +365,7 @@ class LinearSEMSets(Dataset):
             if g.is_acyclic:
                 continue
             L, W = random_parameters(g, rng)
-            out.append((g, one_connection_covariance(g, L, W)))
+            out.append((g, L, W, one_connection_covariance(g, L, W)))
         return out
 
     def load(self) -> DataBundle:
@@ -379,3 +385,88 @@ class LinearSEMSets(Dataset):
             task="classification",
             meta={"graphs": [(g.directed, g.bidirected) for g, _ in gs]},
         )
+
+
+class SEMGraphCheck(Measure):
+    """Check a ``linear_sem_sets`` dataset against the SEMs of its class graphs (a pipeline measure).
+
+    The measure regenerates the dataset's class graphs and parameters from the same
+    ``n_classes, p, seed`` (pass the dataset's values) and reports, without any model:
+
+    - ``finite_to_one_fraction``: the fraction of class graphs whose parametrisation is
+      generically finite-to-one (:func:`generic_finite_to_one`; the paper's theorem says 1 for
+      simple graphs), and ``simple_fraction``;
+    - ``closed_form_max_rel_error``: the largest relative difference between the one-connection
+      covariance and ``(I - Lambda)^{-T} Omega (I - Lambda)^{-1}`` over the class graphs;
+    - ``cov_rel_error``: the mean over classes of ``|S_k - Sigma_k|_F / |Sigma_k|_F``, with
+      ``S_k`` the pooled (zero-mean) sample covariance of the class's sets in ``data["X"]``;
+    - ``cov_error_ratio`` (mean) and ``cov_error_ratio_max``: that error divided by its expected
+      size under the model, ``sqrt((tr(Sigma)^2 + |Sigma|_F^2) / N)`` for ``N`` Gaussian draws
+      (about 1 when the data come from the graph's covariance, much larger when they do not);
+    - ``oracle_accuracy``: the accuracy of assigning each set to the class whose covariance gives
+      it the largest Gaussian log-likelihood (the Bayes rule with equal priors), a ceiling to
+      compare a trained model with.
+
+    ``data["X"]`` must be ``(n_sets, n_observations, p)`` raw observations (no feature steps) and
+    ``data["y"]`` the class (graph) indices ``0..n_classes-1``.
+    """
+
+    needs_model: ClassVar[bool] = False
+
+    def __init__(self, n_classes: int = 3, p: int = 5, seed: int = 0, n_trials: int = 3, rtol: float = 1e-8) -> None:
+        # validates n_classes, p (and seed through numpy) exactly as the dataset does
+        self._dataset = LinearSEMSets(n_per_class=1, n_classes=n_classes, p=p, n_observations=1, seed=seed)
+        if not (isinstance(n_trials, int) and not isinstance(n_trials, bool) and n_trials >= 1):
+            raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+        if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+            raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+        self.n_classes, self.p, self.seed, self.n_trials, self.rtol = n_classes, p, seed, n_trials, float(rtol)
+
+    def __call__(self, model: Any = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not isinstance(data, dict) or "X" not in data or data.get("y") is None:
+            raise ValueError("data must be a dict with the observation sets under 'X' and their class (graph) indices under 'y'")
+        try:
+            X = np.asarray(data["X"], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("data['X'] must be a numeric array of shape (n_sets, n_observations, p)") from exc
+        if X.ndim != 3 or X.shape[2] != self.p or X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(
+                f"data['X'] must have shape (n_sets, n_observations, p={self.p}) (raw linear_sem_sets observations, "
+                f"no feature steps; p must match the dataset's), got {X.shape}"
+            )
+        if not np.isfinite(X).all():
+            raise ValueError("data['X'] contains NaN or Inf values")
+        y = np.asarray(data["y"])
+        if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= self.n_classes:
+            raise ValueError(f"data['y'] must hold {X.shape[0]} integer class indices in [0, {self.n_classes - 1}], got shape {y.shape}, dtype {y.dtype}")
+        params = self._dataset.graph_parameters()
+        f2o, simple, closed, rel, ratio = [], [], [], [], []
+        loglik = np.empty((X.shape[0], len(params)))
+        scatter = np.einsum("sti,stj->sij", X, X)  # X_s^T X_s per set
+        n_obs = X.shape[1]
+        for k, (g, L, W, S) in enumerate(params):
+            rep = generic_finite_to_one(g, n_trials=self.n_trials, seed=self.seed, rtol=self.rtol)
+            f2o.append(rep.finite_to_one)
+            simple.append(g.is_simple)
+            direct = sem_covariance(L, W)
+            closed.append(float(np.abs(S - direct).max() / np.abs(direct).max()))
+            _, logdet = np.linalg.slogdet(S)
+            Sinv = np.linalg.inv(S)
+            loglik[:, k] = -0.5 * (n_obs * logdet + np.einsum("ij,sji->s", Sinv, scatter))
+            mask = y == k
+            if mask.any():
+                N = int(mask.sum()) * n_obs
+                Shat = scatter[mask].sum(0) / N
+                err = float(np.linalg.norm(Shat - S))
+                rel.append(err / float(np.linalg.norm(S)))
+                ratio.append(err / float(np.sqrt((np.trace(S) ** 2 + np.sum(S * S)) / N)))
+        return {
+            "finite_to_one_fraction": float(np.mean(f2o)),
+            "simple_fraction": float(np.mean(simple)),
+            "closed_form_max_rel_error": float(max(closed)),
+            "cov_rel_error": float(np.mean(rel)),
+            "cov_error_ratio": float(np.mean(ratio)),
+            "cov_error_ratio_max": float(max(ratio)),
+            "oracle_accuracy": float(np.mean(loglik.argmax(1) == y)),
+            "n_sets": float(X.shape[0]),
+        }
