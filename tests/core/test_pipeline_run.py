@@ -143,3 +143,19 @@ def test_regression_reports_original_units(tmp_path):
     res = ga.Pipeline.from_dict(spec).run(runs_root=tmp_path, progress=False)
     assert res["ridge"]["r2"] > 0.99 and res["ridge"]["mae"] < 1.0
     assert res["mlp"]["r2"] > 0.9
+
+
+def test_same_seed_same_result_twice_in_one_process(tmp_path):
+    """geoopt's TorchScript maths switches to optimised graphs (with their own autodiff) after a
+    few calls; the runner keeps the optimising executor off so a second run in the same process
+    (a sweep, a notebook, a test worker) repeats the first exactly."""
+    spec = {
+        "name": "twice", "seed": 0,
+        "data": {"dataset": "sklearn_digits", "params": {"as_images": True, "n_samples": 600}},
+        "model": {"encoder": "poincare_resnet", "params": {"channels": [4, 8], "blocks_per_stage": [1, 1], "c": 0.1}},
+        "train": {"epochs": 2, "batch_size": 64, "optimizer": "riemannian_adam", "lr": 0.01},
+        "plots": False,
+    }
+    first = ga.Pipeline.from_dict(spec).run(runs_root=tmp_path / "a", progress=False).metrics["models"]
+    second = ga.Pipeline.from_dict(spec).run(runs_root=tmp_path / "b", progress=False).metrics["models"]
+    assert first == second

@@ -337,7 +337,17 @@ class _Run:
         return out
 
     # ------------------------------------------------------------------ models
-    def _model(self, ctx: Any, label: str, mspec: Any, shared: list[Any], Xtr: Any, Xte: Any, dt: str, bundle: Any, split: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dict[str, float]], dict[str, Any]]:
+    def _model(self, ctx: Any, label: str, mspec: Any, *args: Any) -> tuple[dict[str, Any], Any, list[dict[str, float]], dict[str, Any]]:
+        """Train and evaluate one model. TorchScript's optimising executor is off meanwhile: after
+        a few profiled calls it swaps scripted functions (geoopt's manifold maths) for graphs with
+        their own autodiff formulas, so a second run in the same process would give different
+        numbers; with it off, a seed gives the same result in any process, in any order."""
+        import torch
+
+        with torch.jit.optimized_execution(False):
+            return self._model_impl(ctx, label, mspec, *args)
+
+    def _model_impl(self, ctx: Any, label: str, mspec: Any, shared: list[Any], Xtr: Any, Xte: Any, dt: str, bundle: Any, split: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dict[str, float]], dict[str, Any]]:
         spec = self.spec
         own, Xtr_m, Xte_m, dt_m = self._fit_steps(mspec.steps, Xtr, Xte, dt, split["y_train"]) if mspec.steps else ([], Xtr, Xte, dt)
         steps_all = shared + own
