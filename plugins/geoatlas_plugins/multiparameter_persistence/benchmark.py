@@ -9,8 +9,9 @@ Same input (a batch of point clouds with outliers), same maths:
 
 Ours runs through the core's local executor (joblib processes) with 1 and 2 workers (with 1 the
 executor calls ``descriptor.transform`` directly). The machine may be shared, so ours and theirs
-are interleaved: each repeat times both back to back, alternating which goes first, and the ratio
-reported is the median over repeats of the paired ratio ours / theirs (wall time, lower is better);
+are interleaved: each repeat times both back to back on each block of 3 clouds (1 worker) or on
+the whole batch (2 workers), alternating which goes first, and the ratio reported is the median
+over repeats of the paired ratio ours / theirs (wall time, lower is better);
 with 1 worker the process CPU time ratio is reported too (less sensitive to other jobs). The load
 average is printed before and after. Run:
 ``python plugins/geoatlas_plugins/multiparameter_persistence/benchmark.py [--repeat 7]``.
@@ -75,21 +76,38 @@ def _clock(fn) -> tuple[float, float, object]:
     return time.perf_counter() - t, time.process_time() - c, out
 
 
-def _paired(ours, theirs, repeat: int) -> dict[str, object]:
-    """Interleaved timings: repeat ``r`` runs ours then theirs (even ``r``) or theirs then ours."""
-    wall, cpu, out = {"ours": [], "theirs": []}, {"ours": [], "theirs": []}, {}
-    for r in range(repeat):
-        for side in (("ours", "theirs") if r % 2 == 0 else ("theirs", "ours")):
-            w, c, out[side] = _clock(ours if side == "ours" else theirs)
-            wall[side].append(w)
-            cpu[side].append(c)
+def _paired(ours, theirs, n: int, repeat: int, block: int) -> dict[str, object]:
+    """Interleaved timings of ``ours(a, b)`` and ``theirs(a, b)`` on the samples ``a:b``.
+
+    Each repeat goes over the ``n`` samples in blocks of ``block``, timing ours and theirs back to
+    back on each block (alternating which goes first), so a burst of load from other jobs hits both
+    sides alike; the per-repeat totals give one paired ratio per repeat.
+    """
+    wall, cpu = {"ours": [], "theirs": []}, {"ours": [], "theirs": []}
+    out: dict[str, list] = {}
+    k = 0
+    for _ in range(repeat):
+        tot = {side: [0.0, 0.0] for side in wall}
+        parts: dict[str, list] = {"ours": [], "theirs": []}
+        for a in range(0, n, block):
+            b = min(n, a + block)
+            for side in (("ours", "theirs") if k % 2 == 0 else ("theirs", "ours")):
+                w, c, F = _clock(lambda fn=(ours if side == "ours" else theirs), a=a, b=b: fn(a, b))
+                tot[side][0] += w
+                tot[side][1] += c
+                parts[side].append(F)
+            k += 1
+        for side in wall:
+            wall[side].append(tot[side][0])
+            cpu[side].append(tot[side][1])
+        out = parts
     med = lambda v: float(np.median(v))  # noqa: E731
+    ratios = np.divide(wall["ours"], wall["theirs"])
     return {
         "ours": med(wall["ours"]), "theirs": med(wall["theirs"]),
-        "ratio": med(np.divide(wall["ours"], wall["theirs"])),
-        "iqr": np.percentile(np.divide(wall["ours"], wall["theirs"]), [25, 75]),
+        "ratio": med(ratios), "iqr": np.percentile(ratios, [25, 75]),
         "cpu_ratio": med(np.divide(cpu["ours"], cpu["theirs"])),
-        "F": out["ours"], "F_ref": out["theirs"],
+        "F": np.concatenate(out["ours"]), "F_ref": np.concatenate(out["theirs"]),
     }
 
 
@@ -106,15 +124,18 @@ def main(n_clouds: int = 32, n_points: int = 80, repeat: int = 7) -> None:
     rows = []
     sm = ga.create("descriptor", "signed_measure", filtration_params={"bandwidth": 0.2}, resolution=res, bandwidth=0.05).fit(X)
     mma = ga.create("descriptor", "mma_image", filtration_params={"bandwidth": 0.2}, resolution=res, bandwidth=0.1).fit(X)
-    ref_sm = lambda: _reference_signed_measure(X, sm.box_, 0.2, res, 0.05)  # noqa: E731
-    ref_mma = lambda: _reference_mma(X, mma.box_, 0.2, res)  # noqa: E731
+    ref_sm = lambda a, b: _reference_signed_measure(X[a:b], sm.box_, 0.2, res, 0.05)  # noqa: E731
+    ref_mma = lambda a, b: _reference_mma(X[a:b], mma.box_, 0.2, res)  # noqa: E731
     _reference_mma(X[:2], mma.box_, 0.2, res)  # warm both sides (imports, first-call costs)
     mma.transform(X[:2])
     for workers in (1, 2):
         ex = make_executor("local", workers)
         ex.transform(sm, X[: 2 * workers])  # warm the worker pool (process start-up, imports)
-        p_sm = _paired(lambda ex=ex: ex.transform(sm, X), ref_sm, repeat)
-        p_mma = _paired(lambda ex=ex: ex.transform(mma, X), ref_mma, repeat)
+        # one worker: interleaved in blocks of 3 clouds (the executor calls transform directly);
+        # two workers: whole batches, so that the executor can split them over its pool
+        block = 3 if workers == 1 else len(X)
+        p_sm = _paired(lambda a, b, ex=ex: ex.transform(sm, X[a:b]), ref_sm, len(X), repeat, block)
+        p_mma = _paired(lambda a, b, ex=ex: ex.transform(mma, X[a:b]), ref_mma, len(X), repeat, block)
         err_sm = float(np.abs(p_sm["F"] - p_sm["F_ref"]).max() / max(1.0, np.abs(p_sm["F_ref"]).max()))
         mma_ref = p_mma["F_ref"].reshape(len(X), 2, res, res).transpose(0, 1, 3, 2).reshape(len(X), -1)
         err_mma = float(np.abs(p_mma["F"] - mma_ref).max())
