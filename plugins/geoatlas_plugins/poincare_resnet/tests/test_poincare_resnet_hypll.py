@@ -1,7 +1,8 @@
 """Cross-check against HypLL, the authors' library (``hypll==0.1.1``, in geoatlas' ``test`` extra).
 
 Same weights, same float64 input: HypLL's ``HLinear``, ``HConvolution2d`` and
-``HBatchNorm2d(use_midpoint=True)`` against ours. Skipped when ``hypll`` is not importable.
+``HBatchNorm2d(use_midpoint=True)`` against ours. ``hypll`` is in the ``test`` extra and imported
+plainly: without it this module fails with ImportError, so the cross-check cannot vanish silently.
 
 HypLL 0.1.1, the only PyPI release, stores the curvature parameter in float32 (HypLL issue #62; fixed
 on HypLL's main branch), so ``softplus(v)`` and ``sqrt(c)`` are float32 there. Each test runs twice:
@@ -18,12 +19,12 @@ from __future__ import annotations
 import math
 import warnings
 
+import hypll  # noqa: F401  (the oracle, from the test extra: fail loudly if it is missing)
 import pytest
 import torch
 
 import geoatlas as ga
 
-hypll = pytest.importorskip("hypll")
 warnings.filterwarnings("ignore", message=".*geoatlas plugin.*")
 D = torch.float64
 C = 0.3
