@@ -18,6 +18,7 @@ thread, float32.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -112,13 +113,33 @@ def step_time(fn: Any, params: list[torch.nn.Parameter], repeats: int) -> float:
     return statistics.median(times[1:])
 
 
-def paired_times(fa: Any, pa: list[torch.nn.Parameter], fb: Any, pb: list[torch.nn.Parameter], repeats: int) -> tuple[float, float]:
-    """Medians of alternating single steps of a and b (shares machine-load drift fairly)."""
-    ta, tb = [], []
-    for _ in range(repeats):
-        ta.append(step_time(fa, pa, 1))
-        tb.append(step_time(fb, pb, 1))
-    return statistics.median(ta), statistics.median(tb)
+def paired_times(fa: Any, pa: list[torch.nn.Parameter], fb: Any, pb: list[torch.nn.Parameter],
+                 repeats: int) -> tuple[float, float, float]:
+    """Interleaved single steps of a and b (the order alternating each repeat, so that load drift
+    on a shared machine hits both alike): medians of the times of a and of b and the median of the
+    per-repeat paired ratios ``t_a / t_b`` (the number to read; robust to slow phases)."""
+    ta, tb, ratios = [], [], []
+    step_time(fa, pa, 1)  # warm-up
+    step_time(fb, pb, 1)
+    for r in range(repeats):
+        if r % 2:
+            b_ = _one_step(fb, pb)
+            a_ = _one_step(fa, pa)
+        else:
+            a_ = _one_step(fa, pa)
+            b_ = _one_step(fb, pb)
+        ta.append(a_)
+        tb.append(b_)
+        ratios.append(a_ / b_)
+    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
+
+
+def _one_step(fn: Any, params: list[torch.nn.Parameter]) -> float:
+    for p in params:
+        p.grad = None
+    t = time.perf_counter()
+    fn().backward()
+    return time.perf_counter() - t
 
 
 def ours_loss(m: Any, b: Any) -> Any:
@@ -161,23 +182,26 @@ def main(argv: list[str] | None = None) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    reps = 3 if args.quick else 7
+    reps = 5 if args.quick else 15
+    print(f"load average (1, 5, 15 min) at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"{os.cpu_count()} CPUs; torch {torch.__version__}, 1 thread")
     hidden, layers, basis, num_ori = 64, 3, 64, 16
     cls = load_reference(args.reference)
     if cls is not None:
         print(f"equivalence with the reference (same weights/grid, float64): max |diff| = {equivalence(cls):.2e}")
         print(f"\nforward+backward per batch of 16 fully connected graphs (hidden {hidden}, {layers} layers, "
               f"basis {basis}, {num_ori} orientations)")
-        print(f"{'nodes':>6} {'edges':>7} {'ours ms':>9} {'ref ms':>9} {'ours/ref':>9}")
+        print(f"{'nodes':>6} {'edges':>7} {'ours ms':>9} {'ref ms':>9} {'ours/ref':>9}  (medians of {reps} interleaved "
+              "pairs; ratio = median of paired ratios)")
         for n in ([5, 10] if args.quick else [5, 10, 20]):
             b = make_batch(16, n)
             ours = ours_model(num_ori, hidden, layers, basis)
             ref = ref_model(cls, num_ori, hidden, layers, basis, ours.orientation_grid(torch.zeros(())))
             with torch.no_grad():
                 ref(b.clone())
-            t_o, t_r = paired_times(lambda: ours_loss(ours, b), list(ours.parameters()),  # noqa: B023
-                                    lambda: ref_loss(ref, b), list(ref.parameters()), reps)  # noqa: B023
-            print(f"{n:>6} {b.edge_index.shape[1]:>7} {1e3 * t_o:>9.1f} {1e3 * t_r:>9.1f} {t_o / t_r:>9.2f}")
+            t_o, t_r, ratio = paired_times(lambda: ours_loss(ours, b), list(ours.parameters()),  # noqa: B023
+                                           lambda: ref_loss(ref, b), list(ref.parameters()), reps)  # noqa: B023
+            print(f"{n:>6} {b.edge_index.shape[1]:>7} {1e3 * t_o:>9.1f} {1e3 * t_r:>9.1f} {ratio:>9.2f}")
     print(f"\nours: scaling with nodes (16 graphs, fully connected, {num_ori} orientations)")
     print(f"{'nodes':>6} {'edges':>7} {'ms':>9}")
     for n in ([5, 10] if args.quick else [5, 10, 20]):
@@ -190,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     for no in ([4, 16, 64] if args.quick else [4, 8, 16, 32, 64]):
         m = ours_model(no, hidden, layers, basis)
         print(f"{no:>6} {1e3 * step_time(lambda: ours_loss(m, b), list(m.parameters()), reps):>9.1f}")  # noqa: B023
+    print(f"\nload average (1, 5, 15 min) at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ the ConvNeXt block."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
@@ -70,6 +72,41 @@ class KernelBasis(nn.Module):
         return self.net(self.poly(a))
 
 
+class _DenseAggregate(torch.autograd.Function):
+    """``(k * x).sum(2)`` for ``k (G, n, n, ...)`` and ``x (G, 1, n, ...)``, with a backward that
+    makes the incoming gradient contiguous once (it arrives permuted from the fibre einsum) instead
+    of letting autograd build and then copy a permuted ``(G, n, n, ...)`` kernel gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, k: Tensor, x: Tensor) -> Tensor:
+        ctx.save_for_backward(k, x)
+        return (k * x).sum(2)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        k, x = ctx.saved_tensors
+        g = grad.contiguous().unsqueeze(2)
+        gk = g * x if ctx.needs_input_grad[0] else None
+        gx = (g * k).sum(1, keepdim=True) if ctx.needs_input_grad[1] else None
+        return gk, gx
+
+
+def aggregate_products(kernel: Tensor, x: Tensor, edge_index: Tensor, block: int = 0) -> Tensor:
+    """``out_i = sum_{(j, i) in edges} kernel_ji ⊙ x_j``: kernels ``(E, *F)``, features ``(M, *F)``.
+
+    ``block = n > 0`` declares the dense layout of :func:`~.geometry.dense_block_size` (equal-size
+    fully connected graphs, edges sorted by receiver then sender): the sum is then a reshape and a
+    reduction over senders, with no gather or scatter (about twice as fast forward+backward).
+    Otherwise senders are gathered with ``index_select`` and summed with ``index_add`` (whose
+    backward is an ``index_select``, cheaper than the ``gather`` behind ``scatter``'s).
+    """
+    if block:
+        k = kernel.view(-1, block, block, *kernel.shape[1:])
+        return _DenseAggregate.apply(k, x.view(-1, 1, block, *x.shape[1:])).flatten(0, 1)
+    msg = kernel * x.index_select(0, edge_index[0])
+    return msg.new_zeros((x.shape[0], *msg.shape[1:])).index_add_(0, edge_index[1], msg)
+
+
 def _check_groups(in_channels: int, out_channels: int, groups: int) -> bool:
     if groups == 1:
         return False
@@ -97,13 +134,18 @@ class Conv(MessagePassing):
         self.calibrate = calibrate
         self.register_buffer("calibrated", torch.tensor(not calibrate))
 
-    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor) -> Tensor:
-        out = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
+    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor, block: int = 0) -> Tensor:
+        out = self._run(x, edge_index, basis, block)
         if self.training and not bool(self.calibrated):
             _rescale(self.kernel, x, out)
-            out = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
+            out = self._run(x, edge_index, basis, block)
             self.calibrated.fill_(True)
         return out if self.bias is None else out + self.bias
+
+    def _run(self, x: Tensor, edge_index: Tensor, basis: Tensor, block: int) -> Tensor:
+        if self.depthwise:
+            return aggregate_products(self.kernel(basis), x, edge_index, block)
+        return self.propagate(edge_index, x=x, kernel=self.kernel(basis))
 
     def message(self, x_j: Tensor, kernel: Tensor) -> Tensor:
         if self.depthwise:
@@ -138,33 +180,35 @@ class FiberBundleConv(MessagePassing):
         self.calibrate = calibrate
         self.register_buffer("calibrated", torch.tensor(not calibrate))
 
-    def _run(self, x: Tensor, edge_index: Tensor, basis: Tensor, fiber_basis: Tensor | None) -> tuple[Tensor, Tensor]:
-        x1 = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
+    def _run(self, x: Tensor, edge_index: Tensor, basis: Tensor, fiber_basis: Tensor | None,
+             block: int = 0) -> tuple[Tensor, Tensor]:
         if not self.separable:
+            x1 = self.propagate(edge_index, x=x, kernel=self.kernel(basis))
             return x1, x1
+        x1 = aggregate_products(self.kernel(basis), x, edge_index, block)  # (M, N, C)
         if fiber_basis is None:
             raise ValueError("a separable FiberBundleConv needs fiber_basis (N, N, basis_dim)")
         kf = self.fiber_kernel(fiber_basis)  # (N, N, C) or (N, N, Cout*Cin)
         n = kf.shape[0]
-        if self.depthwise:
-            x2 = torch.einsum("moc,opc->mpc", x1, kf) / n
+        if self.depthwise:  # einsum("moc,opc->mpc") as one channel-batched bmm on contiguous operands
+            # (einsum's own bmm loops over channels with a copy each on CPU: ~1.3-1.5x slower)
+            x2 = torch.bmm(x1.permute(2, 0, 1).contiguous(), kf.permute(2, 0, 1).contiguous()).permute(1, 2, 0) / n
         else:
             x2 = torch.einsum("moc,opdc->mpd", x1, kf.unflatten(-1, (self.out_channels, self.in_channels))) / n
         return x1, x2
 
-    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor, fiber_basis: Tensor | None = None) -> Tensor:
-        x1, x2 = self._run(x, edge_index, basis, fiber_basis)
+    def forward(self, x: Tensor, edge_index: Tensor, basis: Tensor, fiber_basis: Tensor | None = None,
+                block: int = 0) -> Tensor:
+        x1, x2 = self._run(x, edge_index, basis, fiber_basis, block)
         if self.training and not bool(self.calibrated):
             _rescale(self.kernel, x, x1)  # std(f1) = std(f)
             if self.separable:
                 _rescale(self.fiber_kernel, x1, x2)  # std(f2) = std(f1)
-            x1, x2 = self._run(x, edge_index, basis, fiber_basis)
+            x1, x2 = self._run(x, edge_index, basis, fiber_basis, block)
             self.calibrated.fill_(True)
         return x2 if self.bias is None else x2 + self.bias
 
-    def message(self, x_j: Tensor, kernel: Tensor) -> Tensor:
-        if self.separable:
-            return kernel * x_j  # (E, N, C)
+    def message(self, x_j: Tensor, kernel: Tensor) -> Tensor:  # non-separable only
         n = x_j.shape[1]
         if self.depthwise:  # kernel (E, N_recv, N_send, C)
             return torch.einsum("epoc,eoc->epc", kernel, x_j) / n

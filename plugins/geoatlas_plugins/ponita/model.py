@@ -13,6 +13,7 @@ from geoatlas.interfaces import Encoder
 
 from .geometry import (
     add_self_loops_coalesced,
+    dense_block_size,
     fully_connected_graph,
     invariant_attr_fiber_bundle,
     invariant_attr_point_cloud,
@@ -278,27 +279,36 @@ class Ponita(Encoder):
         pos, x, vec, batch, num_graphs = self._check(data)
         edge_index = self.build_edges(data, pos, batch)
         if self.fiber_bundle:
-            ns, nv = self._encode_bundle(pos, x, vec, edge_index)
+            ns, nv = self._encode_bundle(pos, x, vec, edge_index, batch)
         else:
             ns, nv = self._encode_points(pos, x, vec, edge_index, batch)
         gs = scatter(ns, batch, dim=0, dim_size=num_graphs, reduce="sum") if ns is not None else None
         gv = scatter(nv, batch, dim=0, dim_size=num_graphs, reduce="sum") if nv is not None else None
         return PonitaOutput(ns, nv, gs, gv)
 
-    def _encode_bundle(self, pos: Tensor, x: Tensor, vec: Tensor | None, edge_index: Tensor) -> tuple[Tensor | None, Tensor | None]:
+    def _windowed(self, basis: Tensor, pos: Tensor, edge_index: Tensor) -> Tensor:
+        """``basis * u(||x_j - x_i||)`` broadcast over the edge axis; without a radius the window
+        is identically 1 and the product (an exact no-op) is skipped."""
+        if self.radius is None:
+            return basis
+        w = self.window(invariant_attr_rn(pos, edge_index))  # (E, 1)
+        return basis * w.view(w.shape[0], *([1] * (basis.dim() - 1)))
+
+    def _encode_bundle(self, pos: Tensor, x: Tensor, vec: Tensor | None, edge_index: Tensor,
+                       batch: Tensor) -> tuple[Tensor | None, Tensor | None]:
         grid = self.orientation_grid(pos)
         f = scalar_to_sphere(x, grid)
         if vec is not None:
             f = torch.cat([f, vec_to_sphere(vec, grid)], -1)
-        dists = invariant_attr_rn(pos, edge_index)  # (E, 1)
         if self.separable:
             attr, fiber_attr = invariant_attr_fiber_bundle(pos, grid, edge_index, separable=True)
-            basis = self.basis_fn(attr) * self.window(dists).unsqueeze(-2)  # (E, N, B)
+            basis = self._windowed(self.basis_fn(attr), pos, edge_index)  # (E, N, B)
             fiber_basis = self.fiber_basis_fn(fiber_attr)  # type: ignore[misc]
-            out = self._readouts(self.x_embedder(f), edge_index, basis, fiber_basis=fiber_basis)
+            out = self._readouts(self.x_embedder(f), edge_index, basis, fiber_basis=fiber_basis,
+                                 block=dense_block_size(edge_index, batch))
         else:
             attr = invariant_attr_fiber_bundle(pos, grid, edge_index, separable=False)
-            basis = self.basis_fn(attr) * self.window(dists)[:, :, None, None]  # (E, N, N, B)
+            basis = self._windowed(self.basis_fn(attr), pos, edge_index)  # (E, N, N, B)
             out = self._readouts(self.x_embedder(f), edge_index, basis)
         s, v = torch.split(out, [self.out_features, self.out_vectors], dim=-1)
         return (sphere_to_scalar(s) if self.out_features else None,
@@ -307,17 +317,15 @@ class Ponita(Encoder):
     def _encode_points(self, pos: Tensor, x: Tensor, vec: Tensor | None, edge_index: Tensor, batch: Tensor) -> tuple[Tensor | None, Tensor | None]:
         m = pos.shape[0]
         if self.num_orientations == 0:
-            dists = invariant_attr_rn(pos, edge_index)
-            basis = self.basis_fn(dists) * self.window(dists)
-            out = self._readouts(self.x_embedder(x), edge_index, basis)
+            basis = self._windowed(self.basis_fn(invariant_attr_rn(pos, edge_index)), pos, edge_index)
+            out = self._readouts(self.x_embedder(x), edge_index, basis, block=dense_block_size(edge_index, batch))
             return out, None
         lpos, lori, lei, _, base = lift_to_edges(pos, edge_index, batch, m)
         f = x[base]
         if vec is not None:
             f = torch.cat([f, torch.einsum("lvd,ld->lv", vec[base], lori)], -1)
         attr = invariant_attr_point_cloud(lpos, lori, lei)
-        dists = (lpos[lei[0]] - lpos[lei[1]]).norm(dim=-1, keepdim=True)
-        basis = self.basis_fn(attr) * self.window(dists)
+        basis = self._windowed(self.basis_fn(attr), lpos, lei)
         out = self._readouts(self.x_embedder(f), lei, basis)
         s, v = torch.split(out, [self.out_features, self.out_vectors], dim=-1)
         ns = scatter(s, base, dim=0, dim_size=m, reduce="mean") if self.out_features else None
