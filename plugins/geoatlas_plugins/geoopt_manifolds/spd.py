@@ -101,8 +101,15 @@ class _SpectralFunction(torch.autograd.Function):
         return u @ (loewner * inner) @ u.transpose(-1, -2), None, None
 
 
+def _needs_grad(*xs: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(isinstance(x, torch.Tensor) and x.requires_grad for x in xs)
+
+
 def spectral(x: torch.Tensor, name: str, p: float = 0.0) -> torch.Tensor:
     """Apply a spectral function (``sqrt``, ``invsqrt``, ``log``, ``exp``, ``pow``, ``inv``, ``rect``, ``abs``)."""
+    if not _needs_grad(x):  # same forward as _SpectralFunction, without the autograd.Function machinery
+        lam, u = torch.linalg.eigh(sym(x))
+        return (u * _fn(name, lam, float(p))[0].unsqueeze(-2)) @ u.transpose(-1, -2)
     return _SpectralFunction.apply(x, name, float(p))
 
 
@@ -175,11 +182,30 @@ def _safe_sqrt(x: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------- BW primitives
+def _bw_sqdist(
+    a: torch.Tensor, b: torch.Tensor, exact: bool = False, before_fallback: Any = None
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``(d^2, cholesky_ex(A).info, eigenvalues of L^T B L)``; the last two are ``None`` on the
+    fallback path (some ``A`` without a Cholesky factor, e.g. singular PSD). ``exact``: ``B`` is
+    exactly symmetric, so ``L^T B L`` is symmetric up to rounding and needs no ``(C + C^T) / 2``."""
+    chol, info = torch.linalg.cholesky_ex(a)
+    if bool((info != 0).any()):  # PSD-but-singular A (or garbage): the square-root formula
+        if before_fallback is not None:
+            before_fallback()  # the public operations' checks: refuse non-PD input here
+        ra = sqrtm(a)
+        cross = sqrtm(ra @ b @ ra)
+        return (_trace(a) + _trace(b) - 2 * _trace(cross)).clamp_min(0), None, None
+    # tr (A^1/2 B A^1/2)^1/2 = sum sqrt(eig(L^T B L)) for A = L L^T: L^T B L = Q^T A^1/2 B A^1/2 Q with
+    # Q = A^-1/2 L orthogonal, so one Cholesky and one eigenvalue-only solve replace two eigh's
+    c = chol.transpose(-1, -2) @ b @ chol
+    lam = torch.linalg.eigvalsh(c if exact and not _needs_grad(c) else sym(c))
+    return (_trace(a) + _trace(b) - 2 * _safe_sqrt(lam).sum(-1)).clamp_min(0), info, lam
+
+
 def bw_sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Squared Bures-Wasserstein distance ``tr A + tr B - 2 tr (A^1/2 B A^1/2)^1/2``."""
-    ra = sqrtm(a)
-    cross = sqrtm(ra @ b @ ra)
-    return (_trace(a) + _trace(b) - 2 * _trace(cross)).clamp_min(0)
+    """Squared Bures-Wasserstein distance ``tr A + tr B - 2 tr (A^1/2 B A^1/2)^1/2``
+    (computed as ``tr A + tr B - 2 sum_i sqrt(lambda_i(L^T B L))`` with ``A = L L^T``)."""
+    return _bw_sqdist(a, b)[0]
 
 
 def bw_log(p: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -207,20 +233,45 @@ def bw_barycenter(
     max_iter: int = 100,
     tol: float = 1e-10,
     init: torch.Tensor | None = None,
+    symmetric: bool = False,
 ) -> torch.Tensor:
     """Weighted BW barycenter of ``x`` (``(..., N, n, n)``) by the fixed-point iteration
-    ``G <- G^{-1/2} (sum_i w_i (G^{1/2} X_i G^{1/2})^{1/2})^2 G^{-1/2}`` (Álvarez-Esteban et al. 2016)."""
+    ``G <- G^{-1/2} (sum_i w_i (G^{1/2} X_i G^{1/2})^{1/2})^2 G^{-1/2}`` (Álvarez-Esteban et al. 2016),
+    until the relative change ``max |G_new - G|_F / max |G|_F < tol``.
+
+    ``symmetric=True`` declares ``x`` exactly symmetric: the whitened matrices ``G^1/2 X_i G^1/2``
+    are then symmetric up to rounding and go to LAPACK as they are."""
     w = _weights(x, weights)
     g = (w[..., None, None] * x).sum(-3) if init is None else init
     for _ in range(max_iter):
-        rg, irg = sqrtm(g), invsqrtm(g)
-        h = (w[..., None, None] * sqrtm(rg.unsqueeze(-3) @ x @ rg.unsqueeze(-3))).sum(-3)
+        rg, irg = _sqrt_invsqrt(g)
+        h = _weighted_sum_fn(rg.unsqueeze(-3) @ x @ rg.unsqueeze(-3), w, "sqrt", symmetric)
         new = sym(irg @ h @ h @ irg)
         step = (new - g).flatten(-2).norm(dim=-1).max() / g.flatten(-2).norm(dim=-1).max()
         g = new
         if float(step) < tol:
             break
     return g
+
+
+def _weighted_sum_fn(z: torch.Tensor, w: torch.Tensor, name: str, symmetric: bool = False) -> torch.Tensor:
+    """``sum_i w_i f(Z_i)`` over the axis ``-3`` of symmetric ``Z``. Without gradients: one batched
+    ``eigh`` and one contraction ``sum_i U_i diag(w_i f(lambda_i)) U_i^T`` (the ``N`` matrices
+    ``f(Z_i)`` are never formed); ``symmetric``: ``Z`` is symmetric up to rounding, so LAPACK may read
+    its lower triangle instead of ``(Z + Z^T) / 2``."""
+    if _needs_grad(z, w):
+        return (w[..., None, None] * spectral(z, name)).sum(-3)
+    lam, u = torch.linalg.eigh(z if symmetric else sym(z))
+    return torch.einsum("...kij,...klj->...il", u * (w[..., None] * _fn(name, lam, 0.0)[0]).unsqueeze(-2), u)
+
+
+def _sqrt_invsqrt(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(G^1/2, G^-1/2)`` from one eigendecomposition (two spectral calls when gradients are needed)."""
+    if _needs_grad(g):
+        return sqrtm(g), invsqrtm(g)
+    lam, u = torch.linalg.eigh(sym(g))
+    ut = u.transpose(-1, -2)
+    return (u * lam.sqrt().unsqueeze(-2)) @ ut, (u * lam.rsqrt().unsqueeze(-2)) @ ut
 
 
 def _weights(x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
@@ -306,18 +357,25 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
     #: see ``_check_points``); the core's generic boundary wrapper would repeat the same checks
     _ga_checked_ops: ClassVar[dict[str, tuple[int, ...]]] = {}
 
-    def _check_points(self, op: str, **points: torch.Tensor | None) -> None:
+    def _check_points(self, op: str, *, pd_later: tuple[str, ...] = (), **points: torch.Tensor | None) -> bool:
         """Raise ``TypeError``/``ValueError`` naming the argument unless every given tensor is a
         batch of finite, symmetric, positive-definite ``n x n`` matrices.
 
-        Cost: a sum (finiteness), one ``x - x^T`` (symmetry, per matrix relative to its largest
-        entry) and **one** batched Cholesky factorisation (``cholesky_ex``, no exception) per
-        argument, and one host sync for all of them.
+        Cost: one ``x - x^T`` (symmetry, per matrix relative to its largest diagonal entry; NaN/Inf
+        fail it too) and **one** batched Cholesky factorisation (``cholesky_ex``, no exception) per
+        argument, and one host sync for all of them; the error path re-examines the arguments
+        and says what is wrong. Arguments named in ``pd_later`` skip the
+        Cholesky: the operation factorises them anyway (a Cholesky factor or eigenvalues) and
+        confirms positive-definiteness from that factorisation with :meth:`_confirm_pd`, so
+        their check costs nothing beyond the sum and ``x - x^T``.
         Skipped when the core's data checks are off (``GEOATLAS_CHECKS=0`` or
         ``geoatlas.validation.checks(False)``).
+
+        Returns whether every argument is *exactly* symmetric (``False`` when unknown), in which
+        case operations may hand it to LAPACK without forming ``(x + x^T) / 2`` (the same bits).
         """
         if not _checks_enabled():
-            return
+            return False
         n = self.n
         flat = []
         for name, x in points.items():
@@ -329,19 +387,45 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
                 raise TypeError(f"spd.{op}: {name} must be a floating-point tensor, got dtype {x.dtype}")
             if x.dim() < 2 or x.shape[-2:] != (n, n):
                 raise ValueError(f"spd.{op}: {name} must have shape (..., {n}, {n}) for this {n} x {n} SPD manifold, got {tuple(x.shape)}")
-            flat.append(x.detach().reshape(-1, n, n))
-        flags = []
-        for xf in flat:  # per argument; no full-size temporaries beyond x - x^T and the Cholesky factor
-            if xf.numel() == 0:
-                continue
-            finite = torch.isfinite(xf.sum())  # NaN/Inf anywhere makes the sum non-finite
-            asym = (xf - xf.transpose(-1, -2)).abs_().amax(dim=(-2, -1))
-            scale = torch.maximum(xf.amax(dim=(-2, -1)), -xf.amin(dim=(-2, -1)))
-            symmetric = (asym <= 1e-5 * (1 + scale)).all()  # per matrix, relative to its largest entry
-            pd = (torch.linalg.cholesky_ex(xf).info == 0).all()
-            flags += [finite, symmetric, pd]
-        if not flags or all(torch.stack(flags).tolist()):
+            flat.append((name, x.detach().reshape(-1, n, n)))
+        flat = [(name, xf) for name, xf in flat if xf.numel()]
+        if not flat:
+            return False
+        # one pass over all arguments. Symmetry, per matrix: max |x - x^T| <= 1e-5 (1 + max_i x_ii).
+        # NaN/Inf anywhere makes x - x^T NaN (Inf - Inf on the diagonal), so this is also the
+        # finiteness check. For a PD matrix max_i x_ii = max |x_ij| (the criterion the error path
+        # applies); where they differ the matrix is not PD, and the error path says which test fails.
+        xs = flat[0][1] if len(flat) == 1 else torch.cat([xf for _, xf in flat])
+        asym = (xs - xs.transpose(-1, -2)).abs_().amax(dim=(-2, -1))
+        flags = [asym.amax() == 0, (asym - 1e-5 * xs.diagonal(dim1=-2, dim2=-1).amax(dim=-1)).amax() <= 1e-5]
+        for name, xf in flat:  # positive-definiteness, unless the operation confirms it itself
+            if name not in pd_later:
+                flags.append(torch.linalg.cholesky_ex(xf).info.amax() == 0)
+        exact, *ok = torch.stack(flags).tolist()
+        if all(ok):
+            return bool(exact)
+        self._diagnose(op, points)
+        return False
+
+    def _confirm_pd(self, op: str, *items: tuple[str, torch.Tensor, torch.Tensor]) -> None:
+        """Second half of a deferred check (``pd_later``): for each ``(name, x, ok)``, ``ok`` says,
+        from the factorisation the operation computed anyway (``cholesky_ex(x).info == 0``, or
+        positive eigenvalues of ``x`` or of a matrix congruent to it), whether every matrix of
+        ``x`` is positive-definite. One host sync for all of them."""
+        if not _checks_enabled():
             return
+        oks = [ok.all() for _, x, ok in items if x.numel()]
+        if not oks or bool(oks[0] if len(oks) == 1 else torch.stack(oks).all()):
+            return
+        for name, x, ok in items:
+            if x.numel() and not bool(ok.all()):
+                self._diagnose(op, {name: x})
+                lo = float(torch.linalg.eigvalsh(sym(x.detach().reshape(-1, self.n, self.n))).min())
+                raise ValueError(f"spd.{op}: {name} is not (numerically) positive-definite: smallest eigenvalue {lo:.3e}")
+
+    def _diagnose(self, op: str, points: dict[str, torch.Tensor | None]) -> None:
+        """Error path of the checks: find the offending argument and raise saying what is wrong."""
+        n = self.n
         for name, x in points.items():  # error path only: find the argument and say what is wrong
             if x is None:
                 continue
@@ -453,27 +537,64 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             raise TypeError(f"{what} is defined for the (generalized) Bures-Wasserstein metric, not {self.metric!r}")
 
     # ------------------------------------------------------------------ metric operations
-    def _dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
+    def _pd_later(self, *xs: torch.Tensor) -> tuple[str, ...]:
+        """Arguments of ``dist``/``sqdist`` whose positive-definiteness the computation itself
+        establishes (see ``_dist``), so that the checks skip their Cholesky."""
+        if self.metric in ("affine_invariant", "bures_wasserstein"):
+            return ("x", "y")
+        if self.metric == "log_euclidean" and not _needs_grad(*xs):
+            return ("x", "y")
+        return ()
+
+    def _logm_checked(self, x: torch.Tensor, op: str | None, name: str, exact: bool = False) -> torch.Tensor:
+        """``log x``; with ``op`` (no gradient path), confirms positive-definiteness from its
+        eigenvalues. ``exact``: ``x`` is exactly symmetric, ``sym(x)`` would be ``x`` itself."""
+        if op is None or _needs_grad(x):
+            return logm(x)
+        lam, u = torch.linalg.eigh(x if exact else sym(x))
+        self._confirm_pd(op, (name, x, lam[..., 0] > 0))
+        return (u * lam.log().unsqueeze(-2)) @ u.transpose(-1, -2)
+
+    def _dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False, op: str | None = None, exact: bool = False) -> torch.Tensor:
+        """Distance; ``op`` (public callers that deferred the PD check with ``_pd_later``) confirms
+        positive-definiteness from the factorisations computed here."""
         if self.metric in ("bures_wasserstein", "generalized_bures_wasserstein"):
-            d = _safe_sqrt(self._sqdist(x, y))
+            d = _safe_sqrt(self._sqdist(x, y, op))
             return d[..., None, None] if keepdim else d
         if self.metric == "log_euclidean":
-            return torch.linalg.matrix_norm(logm(x) - logm(y), keepdim=keepdim)
-        # affine-invariant: generalized eigenvalues of (Y, X) through a Cholesky factor of X
-        x, y = torch.broadcast_tensors(x, y)
-        chol = torch.linalg.cholesky(x)
-        z = torch.linalg.solve_triangular(chol, y, upper=False)
+            if x.shape == y.shape and not _needs_grad(x, y):  # both logarithms from one batched eigh call
+                xy = torch.stack((x, y))
+                lam, u = torch.linalg.eigh(xy if exact else sym(xy))
+                if op is not None:
+                    ok = lam[..., 0] > 0
+                    self._confirm_pd(op, ("x", x, ok[0]), ("y", y, ok[1]))
+                lg = (u * lam.log().unsqueeze(-2)) @ u.transpose(-1, -2)
+                return torch.linalg.matrix_norm(lg[0] - lg[1], keepdim=keepdim)
+            return torch.linalg.matrix_norm(self._logm_checked(x, op, "x") - self._logm_checked(y, op, "y"), keepdim=keepdim)
+        # affine-invariant: generalized eigenvalues of (Y, X) through a Cholesky factor of X;
+        # X is PD iff its Cholesky exists, Y iff those eigenvalues are positive (congruence)
+        xb, yb = torch.broadcast_tensors(x, y)
+        chol, info = torch.linalg.cholesky_ex(xb)
+        if op is not None:
+            self._confirm_pd(op, ("x", x, info == 0))  # before the solves: no garbage factor used
+        z = torch.linalg.solve_triangular(chol, yb, upper=False)
         w = torch.linalg.solve_triangular(chol, z.transpose(-1, -2), upper=False)
-        lam = torch.linalg.eigvalsh(sym(w))
+        lam = torch.linalg.eigvalsh(w if exact and not _needs_grad(w) else sym(w))  # exact: w symmetric up to rounding
+        if op is not None:
+            self._confirm_pd(op, ("y", y, lam[..., 0] > 0))
         d = _safe_sqrt((lam.log() ** 2).sum(-1))
         return d[..., None, None] if keepdim else d
 
-    def _sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _sqdist(self, x: torch.Tensor, y: torch.Tensor, op: str | None = None, exact: bool = False) -> torch.Tensor:
         if self.metric == "bures_wasserstein":
-            return bw_sqdist(x, y)
+            checked = op is not None and _checks_enabled()
+            d2, info, lam = _bw_sqdist(x, y, exact, (lambda: self._diagnose(op, {"x": x, "y": y})) if checked else None)
+            if checked and info is not None:
+                self._confirm_pd(op, ("x", x, info == 0), ("y", y, lam[..., 0] > 0))  # type: ignore[arg-type,index]
+            return d2
         if self.metric == "generalized_bures_wasserstein":
             return bw_sqdist(self.to_bw(x), self.to_bw(y)) / self.theta**2
-        return self._dist(x, y) ** 2
+        return self._dist(x, y, op=op, exact=exact) ** 2
 
     def _inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
         if v is None:
@@ -551,39 +672,90 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             return expm((1 - t) * logm(x) + t * logm(y))
         return self._expmap(x, t * self._logmap(x, y))
 
-    def _frechet_mean(self, x: torch.Tensor, weights: torch.Tensor | None = None, *, max_iter: int = 100, tol: float = 1e-10) -> torch.Tensor:
+    def _frechet_mean(
+        self,
+        x: torch.Tensor,
+        weights: torch.Tensor | None = None,
+        *,
+        max_iter: int = 100,
+        tol: float = 1e-10,
+        op: str | None = None,
+        exact: bool = False,
+    ) -> torch.Tensor:
         w = _weights(x, weights)
-        if self.metric == "log_euclidean":
-            return expm((w[..., None, None] * logm(x)).sum(-3))
         if self.metric == "bures_wasserstein":
-            return bw_barycenter(x, w, max_iter=max_iter, tol=tol)
+            return bw_barycenter(x, w, max_iter=max_iter, tol=tol, symmetric=exact)
         if self.metric == "generalized_bures_wasserstein":
             return self.from_bw(bw_barycenter(self.to_bw(x), w, max_iter=max_iter, tol=tol))
-        # Karcher flow from the log-Euclidean mean, halving the step when the gradient grows
-        g = expm((w[..., None, None] * logm(x)).sum(-3))
+        # log-Euclidean mean (closed form; the affine-invariant flow's warm start)
+        if op is None or _needs_grad(x):
+            lem = expm((w[..., None, None] * logm(x)).sum(-3))
+        else:  # sum_i w_i U_i log(L_i) U_i^T as one contraction (no N reconstructed logarithms)
+            lam, u = torch.linalg.eigh(x if exact else sym(x))
+            self._confirm_pd(op, ("x", x, lam[..., 0] > 0))
+            lem = expm(torch.einsum("...kij,...klj->...il", u * (w[..., None] * lam.log()).unsqueeze(-2), u))
+        if self.metric == "log_euclidean":
+            return lem
+        if tol <= 0:
+            return self._karcher_unit_steps(x, w, lem, max_iter)
+        return self._karcher_bb(x, w, lem, max_iter, tol, exact)
+
+    @staticmethod
+    def _karcher_unit_steps(x: torch.Tensor, w: torch.Tensor, g: torch.Tensor, max_iter: int) -> torch.Tensor:
+        """``max_iter`` steps of the plain Karcher flow (unit step, halved when the gradient
+        grows): what ``tol <= 0`` asks for, e.g. the one-step batch means of SPD batch norm."""
         step, best = 1.0, float("inf")
         for _ in range(max_iter):
-            rg, ig = sqrtm(g), invsqrtm(g)
+            rg, ig = _sqrt_invsqrt(g)
             t = (w[..., None, None] * logm(ig.unsqueeze(-3) @ x @ ig.unsqueeze(-3))).sum(-3)
-            crit = float(t.flatten(-2).norm(dim=-1).max())
-            if crit < tol:
-                break
+            crit = float(t.detach().flatten(-2).norm(dim=-1).max())
             if crit > best:
                 step *= 0.5
             best = min(best, crit)
             g = sym(rg @ expm(step * t) @ rg)
         return g
 
+    @staticmethod
+    def _karcher_bb(x: torch.Tensor, w: torch.Tensor, g: torch.Tensor, max_iter: int, tol: float, symmetric: bool = False) -> torch.Tensor:
+        """Riemannian gradient descent for the affine-invariant mean with Barzilai-Borwein steps,
+        until ``max ||sum_i w_i log(F^-1 X_i F^-T)||_F < tol`` (the norm of the Riemannian gradient).
+
+        Works in a frame ``G = F F^T`` that is carried along the geodesic,
+        ``F <- F exp(s T / 2)``: in that frame the metric is Frobenius and parallel transport
+        along the step is the identity, so the BB step ``s = s_k |T_k|^2 / <T_k, T_k - T_{k+1}>``
+        uses exactly transported gradients. The Hessian of the Fréchet function is ``>= I``
+        (non-positive curvature), so these steps lie in ``(0, 1]``; the unit step (the classic
+        Karcher flow) overshoots along the stiff directions, which is what BB corrects.
+        """
+        f, fi = _sqrt_invsqrt(g)
+        step = torch.ones(g.shape[:-2], dtype=g.dtype, device=g.device)
+        t_prev = None
+        for _ in range(max_iter):
+            t = _weighted_sum_fn(fi.unsqueeze(-3) @ x @ fi.unsqueeze(-3).transpose(-1, -2), w, "log", symmetric)
+            crit = float(t.detach().flatten(-2).norm(dim=-1).max())
+            if crit < tol:
+                break
+            if t_prev is not None:
+                num = (t_prev * t_prev).sum((-2, -1))
+                den = (t_prev * (t_prev - t)).sum((-2, -1))
+                bb = torch.where(den > 0, step * num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
+                step = bb.clamp(1e-3, 1.0).detach()
+            half = 0.5 * step[..., None, None] * t
+            f = f @ expm(half)
+            fi = expm(-half) @ fi
+            t_prev = t
+        return sym(f @ f.transpose(-1, -2))
+
     # ------------------------------------------------------------------ public operations (validated)
     def dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
         """Geodesic distance of the selected metric."""
-        self._check_points("dist", x=x, y=y)
-        return self._dist(x, y, keepdim)
+        exact = self._check_points("dist", pd_later=self._pd_later(x, y), x=x, y=y)
+        return self._dist(x, y, keepdim, op="dist", exact=exact)
 
     def sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Squared geodesic distance."""
-        self._check_points("sqdist", x=x, y=y)
-        return self._sqdist(x, y)
+        exact = self._check_points("sqdist", pd_later=self._pd_later(x, y), x=x, y=y)
+        return self._sqdist(x, y, op="sqdist", exact=exact)
 
     def inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
         """Riemannian inner product ``<u, v>_x`` of the selected metric."""
@@ -621,8 +793,9 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         log-Euclidean: ``exp(sum w_i log X_i)`` (closed form); BW: the fixed-point iteration of
         Álvarez-Esteban et al.; generalized BW: the BW barycenter in the chart ``phi``.
         """
-        self._check_points("frechet_mean", x=x)
-        return self._frechet_mean(x, weights, max_iter=max_iter, tol=tol)
+        pd_later = ("x",) if self.metric in ("affine_invariant", "log_euclidean") and not _needs_grad(x) else ()
+        exact = self._check_points("frechet_mean", pd_later=pd_later, x=x)
+        return self._frechet_mean(x, weights, max_iter=max_iter, tol=tol, op="frechet_mean" if pd_later else None, exact=exact)
 
     def frechet_variance(self, x: torch.Tensor, mean: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Weighted mean squared distance of ``x`` (``(..., N, n, n)``) to its Fréchet mean."""
