@@ -4,15 +4,17 @@ Usage::
 
     python plugins/geoatlas_plugins/ponita/benchmark.py [--reference /path/to/ebekkers-ponita] [--quick]
 
-``--reference`` is a checkout of https://github.com/ebekkers/ponita (not pip-installable and not
-shipped here). It imports ``torch_scatter`` (no wheel for this torch) only for ``scatter_mean``;
-the benchmark puts a small stand-in module built on ``torch_geometric.utils.scatter`` on the path,
+``--reference`` (or ``$PONITA_REFERENCE``, so that ``make bench`` can use it) is a checkout of
+https://github.com/ebekkers/ponita (not pip-installable and not shipped here). It imports
+``torch_scatter`` (no wheel for this torch) only for ``scatter_mean``; the benchmark puts a small stand-in module built on ``torch_geometric.utils.scatter`` on the path,
 and registers the reference's transforms' ``__call__`` as ``forward`` (torch-geometric >= 2.4
 made ``BaseTransform.forward`` abstract). Without ``--reference`` only our scaling tables print.
 
-Both models get the same batch, the same edges (fully connected graphs), the same orientation
-grid and, for the equivalence check, the same weights. Times are medians over repeats, one
-thread, float32.
+Both models get the same batch, the same edges (fully connected graphs, which take our dense
+aggregation, and the same graphs with a fixed random half of the edges, which take the general
+one), the same orientation grid and, for the equivalence check, the same weights. Steps of the two alternate (the order
+flipping each repeat); the table reports the median times and the median of the per-repeat
+paired ratios, one thread, float32, with the load average printed at the start and the end.
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ def load_reference(path: str | None) -> Any:
     return PonitaFiberBundle
 
 
+def half_edges(b: Any, seed: int = 1) -> Any:
+    """The batch with a fixed random half of its edges (a general sparse graph)."""
+    b = b.clone()
+    keep = torch.rand(b.edge_index.shape[1], generator=torch.Generator().manual_seed(seed)) < 0.5
+    b.edge_index = b.edge_index[:, keep]
+    return b
+
+
 def make_batch(n_graphs: int, n_nodes: int, seed: int = 0) -> Any:
     from torch_geometric.data import Batch, Data
 
@@ -76,6 +86,18 @@ def make_batch(n_graphs: int, n_nodes: int, seed: int = 0) -> Any:
     graphs = [Data(pos=torch.randn(n_nodes, 3, generator=gen), x=torch.randn(n_nodes, 2, generator=gen),
                    vec=torch.randn(n_nodes, 1, 3, generator=gen)) for _ in range(n_graphs)]
     b = Batch.from_data_list(graphs)
+    b.edge_index = fully_connected_graph(b.batch, loop=False)
+    return b
+
+
+def make_batch_sizes(sizes: tuple[int, ...], seed: int = 0) -> Any:
+    from torch_geometric.data import Batch, Data
+
+    from geoatlas_plugins.ponita.geometry import fully_connected_graph
+
+    gen = torch.Generator().manual_seed(seed)
+    b = Batch.from_data_list([Data(pos=torch.randn(n, 3, generator=gen), x=torch.randn(n, 2, generator=gen),
+                                   vec=torch.randn(n, 1, 3, generator=gen)) for n in sizes])
     b.edge_index = fully_connected_graph(b.batch, loop=False)
     return b
 
@@ -152,11 +174,13 @@ def ref_loss(m: Any, b: Any) -> Any:
     return s.square().mean() + v.square().mean()
 
 
-def equivalence(cls: Any) -> float:
-    """Max |ours - reference| over node scalars and vectors, same weights and grid (float64)."""
+def equivalence(cls: Any, sizes: tuple[int, ...] = (7, 7, 7)) -> float:
+    """Max |ours - reference| over node scalars and vectors, same weights and grid (float64).
+
+    Equal sizes take our dense (reshape) aggregation, unequal ones the general ``index_add`` one."""
     ours = ours_model(8, 16, 2, 12).double().eval()
     ref = ref_model(cls, 8, 16, 2, 12, ours.orientation_grid(torch.zeros((), dtype=torch.float64))).double().eval()
-    b = make_batch(3, 7)
+    b = make_batch(len(sizes), sizes[0]) if len(set(sizes)) == 1 else make_batch_sizes(sizes)
     for k in ("pos", "x", "vec"):
         b[k] = b[k].double()
     with torch.no_grad():
@@ -174,7 +198,8 @@ def equivalence(cls: Any) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reference", default=None, help="path to a checkout of github.com/ebekkers/ponita")
+    ap.add_argument("--reference", default=os.environ.get("PONITA_REFERENCE"),
+                    help="path to a checkout of github.com/ebekkers/ponita (default: $PONITA_REFERENCE)")
     ap.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -188,20 +213,24 @@ def main(argv: list[str] | None = None) -> None:
     hidden, layers, basis, num_ori = 64, 3, 64, 16
     cls = load_reference(args.reference)
     if cls is not None:
-        print(f"equivalence with the reference (same weights/grid, float64): max |diff| = {equivalence(cls):.2e}")
-        print(f"\nforward+backward per batch of 16 fully connected graphs (hidden {hidden}, {layers} layers, "
+        print("equivalence with the reference (same weights/grid, float64): max |diff| = "
+              f"{equivalence(cls):.2e} (3 graphs of 7 nodes: dense path), "
+              f"{equivalence(cls, (4, 7, 5)):.2e} (4, 7, 5 nodes: general path)")
+        print(f"\nforward+backward per batch of 16 graphs, complete or with half the edges (hidden {hidden}, {layers} layers, "
               f"basis {basis}, {num_ori} orientations)")
-        print(f"{'nodes':>6} {'edges':>7} {'ours ms':>9} {'ref ms':>9} {'ours/ref':>9}  (medians of {reps} interleaved "
-              "pairs; ratio = median of paired ratios)")
+        print(f"{'nodes':>6} {'graph':>9} {'edges':>7} {'ours ms':>9} {'ref ms':>9} {'ours/ref':>9}  (medians of {reps} "
+              "interleaved pairs; ratio = median of paired ratios)")
         for n in ([5, 10] if args.quick else [5, 10, 20]):
-            b = make_batch(16, n)
-            ours = ours_model(num_ori, hidden, layers, basis)
-            ref = ref_model(cls, num_ori, hidden, layers, basis, ours.orientation_grid(torch.zeros(())))
-            with torch.no_grad():
-                ref(b.clone())
-            t_o, t_r, ratio = paired_times(lambda: ours_loss(ours, b), list(ours.parameters()),  # noqa: B023
-                                           lambda: ref_loss(ref, b), list(ref.parameters()), reps)  # noqa: B023
-            print(f"{n:>6} {b.edge_index.shape[1]:>7} {1e3 * t_o:>9.1f} {1e3 * t_r:>9.1f} {ratio:>9.2f}")
+            full = make_batch(16, n)
+            for kind, b in (("complete", full), ("half", half_edges(full))):
+                ours = ours_model(num_ori, hidden, layers, basis)
+                ref = ref_model(cls, num_ori, hidden, layers, basis, ours.orientation_grid(torch.zeros(())))
+                with torch.no_grad():
+                    ref(b.clone())
+                t_o, t_r, ratio = paired_times(lambda: ours_loss(ours, b), list(ours.parameters()),  # noqa: B023
+                                               lambda: ref_loss(ref, b), list(ref.parameters()), reps)  # noqa: B023
+                print(f"{n:>6} {kind:>9} {b.edge_index.shape[1]:>7} {1e3 * t_o:>9.1f} {1e3 * t_r:>9.1f} {ratio:>9.2f}",
+                      flush=True)
     print(f"\nours: scaling with nodes (16 graphs, fully connected, {num_ori} orientations)")
     print(f"{'nodes':>6} {'edges':>7} {'ms':>9}")
     for n in ([5, 10] if args.quick else [5, 10, 20]):

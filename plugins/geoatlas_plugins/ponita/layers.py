@@ -91,6 +91,27 @@ class _DenseAggregate(torch.autograd.Function):
         return gk, gx
 
 
+class _FiberMix(torch.autograd.Function):
+    """Depthwise fibre mixing ``einsum("moc,opc->mpc", x, k)`` as channel-batched ``bmm`` on
+    contiguous ``(C, ., .)`` operands, forward and backward. On CPU, einsum's (and autograd's)
+    ``bmm`` on the permuted operands loops over channels with a copy each: this is ~1.1-1.5x faster
+    forward+backward at 80-320 nodes x 16 orientations x 64 channels, and gives the same numbers."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, k: Tensor) -> Tensor:
+        ctx.save_for_backward(x, k)  # the inputs (not their copies), so double backward reaches them
+        return torch.bmm(x.permute(2, 0, 1).contiguous(), k.permute(2, 0, 1).contiguous()).permute(1, 2, 0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, k = ctx.saved_tensors
+        xc, kc = x.permute(2, 0, 1).contiguous(), k.permute(2, 0, 1).contiguous()
+        gc = grad.permute(2, 0, 1).contiguous()
+        gx = torch.bmm(gc, kc.transpose(1, 2)).permute(1, 2, 0) if ctx.needs_input_grad[0] else None
+        gk = torch.bmm(xc.transpose(1, 2), gc).permute(1, 2, 0) if ctx.needs_input_grad[1] else None
+        return gx, gk
+
+
 def aggregate_products(kernel: Tensor, x: Tensor, edge_index: Tensor, block: int = 0) -> Tensor:
     """``out_i = sum_{(j, i) in edges} kernel_ji ⊙ x_j``: kernels ``(E, *F)``, features ``(M, *F)``.
 
@@ -190,9 +211,8 @@ class FiberBundleConv(MessagePassing):
             raise ValueError("a separable FiberBundleConv needs fiber_basis (N, N, basis_dim)")
         kf = self.fiber_kernel(fiber_basis)  # (N, N, C) or (N, N, Cout*Cin)
         n = kf.shape[0]
-        if self.depthwise:  # einsum("moc,opc->mpc") as one channel-batched bmm on contiguous operands
-            # (einsum's own bmm loops over channels with a copy each on CPU: ~1.3-1.5x slower)
-            x2 = torch.bmm(x1.permute(2, 0, 1).contiguous(), kf.permute(2, 0, 1).contiguous()).permute(1, 2, 0) / n
+        if self.depthwise:
+            x2 = _FiberMix.apply(x1, kf) / n
         else:
             x2 = torch.einsum("moc,opdc->mpd", x1, kf.unflatten(-1, (self.out_channels, self.in_channels))) / n
         return x1, x2

@@ -279,7 +279,7 @@ class Ponita(Encoder):
         pos, x, vec, batch, num_graphs = self._check(data)
         edge_index = self.build_edges(data, pos, batch)
         if self.fiber_bundle:
-            ns, nv = self._encode_bundle(pos, x, vec, edge_index, batch)
+            ns, nv = self._encode_bundle(pos, x, vec, edge_index, dense_block_size(edge_index, batch))
         else:
             ns, nv = self._encode_points(pos, x, vec, edge_index, batch)
         gs = scatter(ns, batch, dim=0, dim_size=num_graphs, reduce="sum") if ns is not None else None
@@ -295,7 +295,9 @@ class Ponita(Encoder):
         return basis * w.view(w.shape[0], *([1] * (basis.dim() - 1)))
 
     def _encode_bundle(self, pos: Tensor, x: Tensor, vec: Tensor | None, edge_index: Tensor,
-                       batch: Tensor) -> tuple[Tensor | None, Tensor | None]:
+                       block: int = 0) -> tuple[Tensor | None, Tensor | None]:
+        """Fibre-bundle forward; ``block = n > 0`` declares equal-size complete graphs of ``n`` nodes
+        in the layout of :func:`dense_block_size` (reshape aggregation), 0 a general graph."""
         grid = self.orientation_grid(pos)
         f = scalar_to_sphere(x, grid)
         if vec is not None:
@@ -304,8 +306,7 @@ class Ponita(Encoder):
             attr, fiber_attr = invariant_attr_fiber_bundle(pos, grid, edge_index, separable=True)
             basis = self._windowed(self.basis_fn(attr), pos, edge_index)  # (E, N, B)
             fiber_basis = self.fiber_basis_fn(fiber_attr)  # type: ignore[misc]
-            out = self._readouts(self.x_embedder(f), edge_index, basis, fiber_basis=fiber_basis,
-                                 block=dense_block_size(edge_index, batch))
+            out = self._readouts(self.x_embedder(f), edge_index, basis, fiber_basis=fiber_basis, block=block)
         else:
             attr = invariant_attr_fiber_bundle(pos, grid, edge_index, separable=False)
             basis = self._windowed(self.basis_fn(attr), pos, edge_index)  # (E, N, N, B)

@@ -164,3 +164,14 @@ def test_dense_aggregation_equals_sparse_with_first_and_second_derivatives() -> 
     # the custom backward (permuted incoming gradient included) and double backward
     torch.autograd.gradcheck(lambda a, b: aggregate_products(a, b, ei, 3).permute(2, 0, 1), (k, x))
     torch.autograd.gradgradcheck(lambda a, b: aggregate_products(a, b, ei, 3), (k, x))
+
+
+def test_fiber_mix_equals_einsum_with_first_and_second_derivatives() -> None:
+    from geoatlas_plugins.ponita.layers import _FiberMix
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(5, 4, 3, generator=g, dtype=D, requires_grad=True)
+    k = torch.randn(4, 4, 3, generator=g, dtype=D, requires_grad=True)
+    assert torch.allclose(_FiberMix.apply(x, k), torch.einsum("moc,opc->mpc", x, k), atol=1e-14)
+    torch.autograd.gradcheck(_FiberMix.apply, (x, k))
+    torch.autograd.gradgradcheck(_FiberMix.apply, (x, k))
