@@ -175,3 +175,14 @@ def test_fiber_mix_equals_einsum_with_first_and_second_derivatives() -> None:
     assert torch.allclose(_FiberMix.apply(x, k), torch.einsum("moc,opc->mpc", x, k), atol=1e-14)
     torch.autograd.gradcheck(_FiberMix.apply, (x, k))
     torch.autograd.gradgradcheck(_FiberMix.apply, (x, k))
+
+
+def test_sparse_aggregation_derivatives() -> None:
+    from geoatlas_plugins.ponita.layers import aggregate_products
+
+    g = torch.Generator().manual_seed(7)
+    ei = torch.tensor([[0, 1, 2, 2, 3, 1], [1, 0, 0, 3, 3, 2]])
+    k = torch.randn(6, 2, 3, generator=g, dtype=D, requires_grad=True)
+    x = torch.randn(4, 2, 3, generator=g, dtype=D, requires_grad=True)
+    torch.autograd.gradcheck(lambda a, b: aggregate_products(a, b, ei).permute(2, 0, 1), (k, x))
+    torch.autograd.gradgradcheck(lambda a, b: aggregate_products(a, b, ei), (k, x))
