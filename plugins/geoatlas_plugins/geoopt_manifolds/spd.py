@@ -254,15 +254,29 @@ def bw_barycenter(
     return g
 
 
-def _weighted_sum_fn(z: torch.Tensor, w: torch.Tensor, name: str, symmetric: bool = False) -> torch.Tensor:
+def _eig_sum(u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """``sum_k U_k diag(f_k) U_k^T`` over the axis ``-3`` of ``u`` (``(..., N, n, n)``, ``f``:
+    ``(..., N, n)``) as one matrix product ``[U_1 F_1 ... U_N F_N] [U_1 ... U_N]^T`` (``n x Nn``
+    times ``Nn x n``) rather than ``N`` small products and a sum."""
+    *batch, k, n, _ = u.shape
+    a = (u * f.unsqueeze(-2)).movedim(-3, -2).reshape(*batch, n, k * n)
+    return a @ u.movedim(-3, -2).reshape(*batch, n, k * n).transpose(-1, -2)
+
+
+def _weighted_sum_fn(z: torch.Tensor, w: torch.Tensor, name: str, symmetric: bool = False, eig: list | None = None) -> torch.Tensor:
     """``sum_i w_i f(Z_i)`` over the axis ``-3`` of symmetric ``Z``. Without gradients: one batched
     ``eigh`` and one contraction ``sum_i U_i diag(w_i f(lambda_i)) U_i^T`` (the ``N`` matrices
     ``f(Z_i)`` are never formed); ``symmetric``: ``Z`` is symmetric up to rounding, so LAPACK may read
-    its lower triangle instead of ``(Z + Z^T) / 2``."""
+    its lower triangle instead of ``(Z + Z^T) / 2``. ``eig``: a list that receives the (detached)
+    eigendecomposition ``(lambda, U)`` of ``Z``."""
     if _needs_grad(z, w):
+        if eig is not None:
+            eig.append(torch.linalg.eigh(sym(z.detach())))
         return (w[..., None, None] * spectral(z, name)).sum(-3)
     lam, u = torch.linalg.eigh(z if symmetric else sym(z))
-    return torch.einsum("...kij,...klj->...il", u * (w[..., None] * _fn(name, lam, 0.0)[0]).unsqueeze(-2), u)
+    if eig is not None:
+        eig.append((lam, u))
+    return _eig_sum(u, w[..., None] * _fn(name, lam, 0.0)[0])
 
 
 def _sqrt_invsqrt(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -357,7 +371,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
     #: see ``_check_points``); the core's generic boundary wrapper would repeat the same checks
     _ga_checked_ops: ClassVar[dict[str, tuple[int, ...]]] = {}
 
-    def _check_points(self, op: str, *, pd_later: tuple[str, ...] = (), **points: torch.Tensor | None) -> bool:
+    def _check_points(self, op: str, *, pd_later: tuple[str, ...] = (), **points: torch.Tensor | None) -> bool | None:
         """Raise ``TypeError``/``ValueError`` naming the argument unless every given tensor is a
         batch of finite, symmetric, positive-definite ``n x n`` matrices.
 
@@ -371,11 +385,12 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         Skipped when the core's data checks are off (``GEOATLAS_CHECKS=0`` or
         ``geoatlas.validation.checks(False)``).
 
-        Returns whether every argument is *exactly* symmetric (``False`` when unknown), in which
-        case operations may hand it to LAPACK without forming ``(x + x^T) / 2`` (the same bits).
+        Returns ``None`` when the checks are off (the caller then skips ``_confirm_pd`` too),
+        otherwise whether every argument is *exactly* symmetric, in which case operations may hand
+        it to LAPACK without forming ``(x + x^T) / 2`` (the same bits).
         """
         if not _checks_enabled():
-            return False
+            return None
         n = self.n
         flat = []
         for name, x in points.items():
@@ -397,13 +412,14 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         # applies); where they differ the matrix is not PD, and the error path says which test fails.
         xs = flat[0][1] if len(flat) == 1 else torch.cat([xf for _, xf in flat])
         asym = (xs - xs.transpose(-1, -2)).abs_().amax(dim=(-2, -1))
-        flags = [asym.amax() == 0, (asym - 1e-5 * xs.diagonal(dim1=-2, dim2=-1).amax(dim=-1)).amax() <= 1e-5]
+        viol = torch.add(asym, xs.diagonal(dim1=-2, dim2=-1).amax(dim=-1), alpha=-1e-5)
+        stats = [asym, viol]
         for name, xf in flat:  # positive-definiteness, unless the operation confirms it itself
             if name not in pd_later:
-                flags.append(torch.linalg.cholesky_ex(xf).info.amax() == 0)
-        exact, *ok = torch.stack(flags).tolist()
-        if all(ok):
-            return bool(exact)
+                stats.append(torch.linalg.cholesky_ex(xf).info.to(xs.dtype))
+        top = (torch.stack(stats).amax(dim=-1) if len(stats) == 2 else torch.stack([t.amax() for t in stats])).tolist()
+        if top[1] <= 1e-5 and not any(top[2:]):  # NaN fails the first test
+            return top[0] == 0
         self._diagnose(op, points)
         return False
 
@@ -411,9 +427,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         """Second half of a deferred check (``pd_later``): for each ``(name, x, ok)``, ``ok`` says,
         from the factorisation the operation computed anyway (``cholesky_ex(x).info == 0``, or
         positive eigenvalues of ``x`` or of a matrix congruent to it), whether every matrix of
-        ``x`` is positive-definite. One host sync for all of them."""
-        if not _checks_enabled():
-            return
+        ``x`` is positive-definite. One host sync for all of them. Called only with the checks on."""
         oks = [ok.all() for _, x, ok in items if x.numel()]
         if not oks or bool(oks[0] if len(oks) == 1 else torch.stack(oks).all()):
             return
@@ -549,10 +563,11 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
     def _logm_checked(self, x: torch.Tensor, op: str | None, name: str, exact: bool = False) -> torch.Tensor:
         """``log x``; with ``op`` (no gradient path), confirms positive-definiteness from its
         eigenvalues. ``exact``: ``x`` is exactly symmetric, ``sym(x)`` would be ``x`` itself."""
-        if op is None or _needs_grad(x):
+        if _needs_grad(x):
             return logm(x)
         lam, u = torch.linalg.eigh(x if exact else sym(x))
-        self._confirm_pd(op, (name, x, lam[..., 0] > 0))
+        if op is not None:
+            self._confirm_pd(op, (name, x, lam[..., 0] > 0))
         return (u * lam.log().unsqueeze(-2)) @ u.transpose(-1, -2)
 
     def _dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False, op: str | None = None, exact: bool = False) -> torch.Tensor:
@@ -587,7 +602,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
 
     def _sqdist(self, x: torch.Tensor, y: torch.Tensor, op: str | None = None, exact: bool = False) -> torch.Tensor:
         if self.metric == "bures_wasserstein":
-            checked = op is not None and _checks_enabled()
+            checked = op is not None
             d2, info, lam = _bw_sqdist(x, y, exact, (lambda: self._diagnose(op, {"x": x, "y": y})) if checked else None)
             if checked and info is not None:
                 self._confirm_pd(op, ("x", x, info == 0), ("y", y, lam[..., 0] > 0))  # type: ignore[arg-type,index]
@@ -688,12 +703,13 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         if self.metric == "generalized_bures_wasserstein":
             return self.from_bw(bw_barycenter(self.to_bw(x), w, max_iter=max_iter, tol=tol))
         # log-Euclidean mean (closed form; the affine-invariant flow's warm start)
-        if op is None or _needs_grad(x):
+        if _needs_grad(x):
             lem = expm((w[..., None, None] * logm(x)).sum(-3))
         else:  # sum_i w_i U_i log(L_i) U_i^T as one contraction (no N reconstructed logarithms)
             lam, u = torch.linalg.eigh(x if exact else sym(x))
-            self._confirm_pd(op, ("x", x, lam[..., 0] > 0))
-            lem = expm(torch.einsum("...kij,...klj->...il", u * (w[..., None] * lam.log()).unsqueeze(-2), u))
+            if op is not None:
+                self._confirm_pd(op, ("x", x, lam[..., 0] > 0))
+            lem = expm(_eig_sum(u, w[..., None] * lam.log()))
         if self.metric == "log_euclidean":
             return lem
         if tol <= 0:
@@ -725,16 +741,28 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         along the step is the identity, so the BB step ``s = s_k |T_k|^2 / <T_k, T_k - T_{k+1}>``
         uses exactly transported gradients. The Hessian of the Fréchet function is ``>= I``
         (non-positive curvature), so these steps lie in ``(0, 1]``; the unit step (the classic
-        Karcher flow) overshoots along the stiff directions, which is what BB corrects.
+        Karcher flow) overshoots along the stiff directions, which is what BB corrects. The first
+        step, with no history yet, is the Cauchy step ``|T|^2 / <T, H T>``, where
+        ``H T = sum_i w_i U_i (K_i o U_i^T T U_i) U_i^T`` with ``K_i[a, b] =
+        (l_a + l_b)/2 (log l_a - log l_b)/(l_a - l_b)`` from the eigendecompositions
+        ``U_i diag(l_i) U_i^T`` of the whitened ``F^-1 X_i F^-T`` just computed.
         """
         f, fi = _sqrt_invsqrt(g)
         step = torch.ones(g.shape[:-2], dtype=g.dtype, device=g.device)
         t_prev = None
         for _ in range(max_iter):
-            t = _weighted_sum_fn(fi.unsqueeze(-3) @ x @ fi.unsqueeze(-3).transpose(-1, -2), w, "log", symmetric)
+            eig: list | None = [] if t_prev is None else None
+            t = _weighted_sum_fn(fi.unsqueeze(-3) @ x @ fi.unsqueeze(-3).transpose(-1, -2), w, "log", symmetric, eig)
             crit = float(t.detach().flatten(-2).norm(dim=-1).max())
             if crit < tol:
                 break
+            if eig:  # first step: the exact minimiser of the quadratic model along T (Cauchy step)
+                lam, u = eig[0]
+                td = t.detach()
+                loewner = _divided_differences(lam, lam.log(), 1.0 / lam) * 0.5 * (lam.unsqueeze(-1) + lam.unsqueeze(-2))
+                vp = u.transpose(-1, -2) @ td.unsqueeze(-3) @ u
+                curv = (w[..., None, None].detach() * loewner * vp * vp).sum((-3, -2, -1))  # <T, Hess T>
+                step = ((td * td).sum((-2, -1)) / curv).nan_to_num(1.0).clamp(1e-3, 1.0)
             if t_prev is not None:
                 num = (t_prev * t_prev).sum((-2, -1))
                 den = (t_prev * (t_prev - t)).sum((-2, -1))
@@ -750,12 +778,12 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
     def dist(self, x: torch.Tensor, y: torch.Tensor, keepdim: bool = False) -> torch.Tensor:
         """Geodesic distance of the selected metric."""
         exact = self._check_points("dist", pd_later=self._pd_later(x, y), x=x, y=y)
-        return self._dist(x, y, keepdim, op="dist", exact=exact)
+        return self._dist(x, y, keepdim, op=None if exact is None else "dist", exact=bool(exact))
 
     def sqdist(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Squared geodesic distance."""
         exact = self._check_points("sqdist", pd_later=self._pd_later(x, y), x=x, y=y)
-        return self._sqdist(x, y, op="sqdist", exact=exact)
+        return self._sqdist(x, y, op=None if exact is None else "sqdist", exact=bool(exact))
 
     def inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, keepdim: bool = False) -> torch.Tensor:
         """Riemannian inner product ``<u, v>_x`` of the selected metric."""
@@ -795,7 +823,8 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         """
         pd_later = ("x",) if self.metric in ("affine_invariant", "log_euclidean") and not _needs_grad(x) else ()
         exact = self._check_points("frechet_mean", pd_later=pd_later, x=x)
-        return self._frechet_mean(x, weights, max_iter=max_iter, tol=tol, op="frechet_mean" if pd_later else None, exact=exact)
+        op = "frechet_mean" if pd_later and exact is not None else None
+        return self._frechet_mean(x, weights, max_iter=max_iter, tol=tol, op=op, exact=bool(exact))
 
     def frechet_variance(self, x: torch.Tensor, mean: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Weighted mean squared distance of ``x`` (``(..., N, n, n)``) to its Fréchet mean."""
