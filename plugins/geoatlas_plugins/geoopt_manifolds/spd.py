@@ -19,6 +19,7 @@ in float32 or float64.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import geoopt
@@ -301,12 +302,12 @@ def _weighted_sum_fn(
             mins.append(torch.linalg.eigvalsh(sym(z.detach()))[..., 0])
         return (w[..., None, None] * spectral(z, name)).sum(-3)
     n, k = x.shape[-1], x.shape[-3]
-    c = _chunk(n, x[..., 0, 0, 0].numel())
+    c = _chunk(n, math.prod(x.shape[:-3]))
     total = None
     for i in range(0, k, c):
-        z = whiten(x[..., i : i + c, :, :])
+        z = whiten(x if c >= k else x[..., i : i + c, :, :])
         lam, u = torch.linalg.eigh(z if symmetric else sym(z))
-        wc = w[..., i : i + c]
+        wc = w if c >= k else w[..., i : i + c]
         if eig is not None:
             eig.append((lam, u, wc))
         if mins is not None:
@@ -439,7 +440,7 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
                 raise TypeError(f"spd.{op}: {name} must be a floating-point tensor, got dtype {x.dtype}")
             if x.dim() < 2 or x.shape[-2:] != (n, n):
                 raise ValueError(f"spd.{op}: {name} must have shape (..., {n}, {n}) for this {n} x {n} SPD manifold, got {tuple(x.shape)}")
-            flat.append((name, x.detach().reshape(-1, n, n)))
+            flat.append((name, (x.detach() if x.requires_grad else x).reshape(-1, n, n)))
         flat = [(name, xf) for name, xf in flat if xf.numel()]
         if not flat:
             return False
@@ -456,11 +457,11 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
         stats = []
         for xs in groups:
             asym = (xs - xs.transpose(-1, -2)).amax(dim=(-2, -1))
-            stats += [asym.amax(), torch.add(asym, xs.diagonal(dim1=-2, dim2=-1).amax(dim=-1), alpha=-1e-5).amax()]
+            stats.append(torch.stack((asym, torch.add(asym, xs.diagonal(dim1=-2, dim2=-1).amax(dim=-1), alpha=-1e-5))).amax(dim=-1))
         for name, xf in flat:  # positive-definiteness, unless the operation confirms it itself
             if name not in pd_later:
-                stats.append(torch.linalg.cholesky_ex(xf).info.amax().to(stats[0].dtype))
-        top = torch.stack(stats).tolist()
+                stats.append(torch.linalg.cholesky_ex(xf).info.amax().to(stats[0].dtype).reshape(1))
+        top = (stats[0] if len(stats) == 1 else torch.cat(stats)).tolist()
         k = 2 * len(groups)
         if all(v <= 1e-5 for v in top[1:k:2]) and not any(top[k:]):  # NaN fails the first test
             return not any(top[0:k:2])
@@ -765,8 +766,9 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
             mins: list = []
             s_log = _weighted_sum_fn(x, w, "log", exact, mins=mins)
             if op is not None:
-                self._confirm_pd(op, ("x", x, torch.cat(mins, dim=-1) > 0))
-            lem = expm(s_log)
+                self._confirm_pd(op, ("x", x, (mins[0] if len(mins) == 1 else torch.cat(mins, dim=-1)) > 0))
+            lam, u = torch.linalg.eigh(s_log)  # s_log is symmetric up to rounding (a product A B^T of the same terms)
+            lem = (u * lam.exp().unsqueeze(-2)) @ u.transpose(-1, -2)
         if self.metric == "log_euclidean":
             return lem
         if tol <= 0:
