@@ -828,9 +828,8 @@ class SPD(Manifold, geoopt.SymmetricPositiveDefinite):
                 den = (t_prev * (t_prev - t)).sum((-2, -1))
                 bb = torch.where(den > 0, step * num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
                 step = bb.clamp(1e-3, 1.0).detach()
-            half = 0.5 * step[..., None, None] * t
-            f = f @ expm(half)
-            fi = expm(-half) @ fi
+            f = f @ expm(0.5 * step[..., None, None] * t)
+            fi = torch.linalg.inv(f)  # the exact inverse of the frame (a product of updates would drift)
             t_prev = t
         return sym(f @ f.transpose(-1, -2))
 
