@@ -60,12 +60,12 @@ def make_classifier(name: str, params: dict[str, Any], seed: int, task: str) -> 
 def make_clusterer(name: str, params: dict[str, Any], seed: int, n_clusters: int | None) -> Any:
     """A scikit-learn clusterer after standardisation; ``n_clusters`` defaults to the number of
     classes of the data (the only label information a clustering run uses)."""
-    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.cluster import KMeans
     from sklearn.mixture import GaussianMixture
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    cls = {"kmeans": KMeans, "gaussian_mixture": GaussianMixture, "agglomerative": AgglomerativeClustering}[name]
+    cls = clusterer_factory(name)
     params = dict(params)
     key = "n_components" if cls is GaussianMixture else "n_clusters"
     if n_clusters is not None:

@@ -10,9 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-
-def _fail(what: str, report: dict[str, Any]) -> None:
-    raise AssertionError(f"{what}; report: {report}")
+from .checks import _fail
 
 
 def check_loss(

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from geoatlas.interfaces import DataBundle, Loss, Measure, Metric, Task, TaskOutput
+from geoatlas.utils import take
 
 
 def _flat(X: Any) -> np.ndarray:
@@ -30,8 +31,7 @@ class ShapeRetrieval(Task):
 
         y = np.asarray(bundle.y)
         tr, te = train_test_split(np.arange(len(y)), test_size=split.test, random_state=seed, stratify=y)
-        take = (lambda idx: bundle.X[idx]) if isinstance(bundle.X, np.ndarray) else (lambda idx: [bundle.X[i] for i in idx])
-        return {"X_train": take(tr), "X_test": take(te), "y_train": y[tr], "y_test": y[te], "n_train": len(tr), "n_test": len(te),
+        return {"X_train": take(bundle.X, tr), "X_test": take(bundle.X, te), "y_train": y[tr], "y_test": y[te], "n_train": len(tr), "n_test": len(te),
                 "index_train": tr, "index_test": te}
 
     def fit(self, ctx: Any, label: str, model: Any, data: dict[str, Any]) -> TaskOutput:
