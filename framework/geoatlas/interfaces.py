@@ -456,7 +456,8 @@ def _check_init_params(cls: type) -> None:
             return fn(self, *args, **kwargs)  # let Python report the wrong call
         given = {k: v for k, v in list(bound.arguments.items())[1:] if sig.parameters[k].kind not in (
             inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)}
-        check_params(cls, **given)
+        # name the class the user created when it inherits this very __init__ (same annotations)
+        check_params(type(self) if type(self).__init__ is wrapper else cls, **given)
         return fn(self, *args, **kwargs)
 
     wrapper._ga_checked = True  # type: ignore[attr-defined]
@@ -490,7 +491,9 @@ def _checked_forward(fn: Any) -> Any:
 def check_finite_array(x: Any, what: str = "X") -> None:
     """Raise ``ValueError`` if an array/tensor holds NaN or Inf."""
     if isinstance(x, torch.Tensor):
-        bad = not bool(torch.isfinite(x).all())
+        from .validation import all_finite
+
+        bad = not all_finite(x)
     else:
         arr = np.asarray(x)
         bad = arr.dtype.kind in "fc" and not np.isfinite(arr).all()

@@ -54,7 +54,19 @@ def _truncate(x: np.ndarray, n_steps: int | None) -> np.ndarray:
     return x[:n_steps]
 
 
-class CO2Series(Dataset):
+class _PackagedSeries(Dataset):
+    """A series that ships with statsmodels, optionally cut to its first ``n_steps``."""
+
+    data_type = "series"
+    task = "forecasting"
+
+    def __init__(self, n_steps: Size | None = None) -> None:
+        if n_steps is not None:
+            _check_int("n_steps", n_steps, 2)
+        self.n_steps = n_steps
+
+
+class CO2Series(_PackagedSeries):
     """Weekly atmospheric CO2 at Mauna Loa, March 1958 to December 2001 (statsmodels ``co2``).
 
     A univariate series of 2284 weekly values in ppm, returned as ``(T, 1)`` float64. The 59
@@ -68,14 +80,6 @@ class CO2Series(Dataset):
     n_steps : int, optional
         Keep only the first ``n_steps`` weeks (shorter runs for tests and examples).
     """
-
-    data_type = "series"
-    task = "forecasting"
-
-    def __init__(self, n_steps: Size | None = None) -> None:
-        if n_steps is not None:
-            _check_int("n_steps", n_steps, 2)
-        self.n_steps = n_steps
 
     def load(self) -> DataBundle:
         smd = _statsmodels_datasets()
@@ -99,7 +103,7 @@ class CO2Series(Dataset):
         return DataBundle(X, None, "series", "forecasting", meta)
 
 
-class SunspotsSeries(Dataset):
+class SunspotsSeries(_PackagedSeries):
     """Yearly mean sunspot numbers 1700-2008 (statsmodels ``sunspots``), ``(309, 1)`` float64.
 
     The solar cycle has a period of about 11 steps (years).
@@ -109,14 +113,6 @@ class SunspotsSeries(Dataset):
     n_steps : int, optional
         Keep only the first ``n_steps`` years.
     """
-
-    data_type = "series"
-    task = "forecasting"
-
-    def __init__(self, n_steps: Size | None = None) -> None:
-        if n_steps is not None:
-            _check_int("n_steps", n_steps, 2)
-        self.n_steps = n_steps
 
     def load(self) -> DataBundle:
         smd = _statsmodels_datasets()
