@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -199,17 +200,17 @@ def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", ba
             )
 
     steps(spec.steps, ("steps",))
-    task_inferred = _task_inferred(spec)
+    task = _resolve_task(spec)
     for label, m in spec.all_models().items():
         prefix: tuple[Any, ...] = ("models", label) if spec.models else ("model",)
         steps(m.steps, prefix + ("steps",))
         if m.encoder is not None:
-            problems += check_component_params("encoder", m.encoder, m.params, prefix + ("encoder",), source, lines, base_dir, INFERRED_PARAMS + task_inferred)
+            problems += check_component_params("encoder", m.encoder, m.params, prefix + ("encoder",), source, lines, base_dir, INFERRED_PARAMS + task.inferred)
         else:
             problems += _classifier_params(m.classifier or m.clusterer, m.params, prefix, source, lines, clusterer=m.clusterer is not None)  # type: ignore[arg-type]
     for pname, pert in spec.evaluate.perturbations.items():
         problems += check_component_params("group", pert.group, pert.params, ("evaluate", "perturbations", pname, "group"), source, lines, base_dir)
-    problems += _task_problems(spec, source, lines, base_dir)
+    problems += _task_problems(spec, task, source, lines, base_dir)
     for i, ms in enumerate(spec.measures):
         problems += check_component_params("measure", ms.measure, ms.params, ("measures", i, "measure"), source, lines, base_dir)
         unknown = [m for m in (ms.models or []) if m not in spec.all_models()]
@@ -234,40 +235,54 @@ def _dataset_declares(spec: PipelineSpec) -> tuple[str | None, str | None]:
     return (dt if isinstance(dt, str) else None), (task if isinstance(task, str) else None)
 
 
-def _task_inferred(spec: PipelineSpec) -> tuple[str, ...]:
-    """Encoder parameters the spec's task fills in from the data."""
+@dataclass
+class _TaskRef:
+    """The spec's task, resolved once for every check that needs it."""
+
+    data_type: str | None  # what the dataset declares
+    dataset_task: str | None
+    name: str  # as the spec (or the dataset) names it
+    info: Any = None  # ComponentInfo, None when it does not resolve
+    cls: Any = None
+    error: GeoatlasError | None = None
+
+    @property
+    def inferred(self) -> tuple[str, ...]:
+        """Encoder parameters the task fills in from the data."""
+        return tuple(getattr(self.cls, "inferred", ()))
+
+
+def _resolve_task(spec: PipelineSpec) -> _TaskRef:
     from ..plugins import catalog, import_target
 
-    _, ds_task = _dataset_declares(spec)
-    name = spec.task.name if spec.task is not None else (ds_task or "classification")
+    data_type, ds_task = _dataset_declares(spec)
+    ref = _TaskRef(data_type, ds_task, spec.task.name if spec.task is not None else (ds_task or "classification"))
     try:
-        return tuple(getattr(import_target(catalog().resolve("task", name)), "inferred", ()))
-    except GeoatlasError:
-        return ()
+        ref.info = catalog().resolve("task", ref.name)
+        ref.cls = import_target(ref.info)
+    except GeoatlasError as exc:
+        ref.info, ref.error = None, exc
+    return ref
 
 
-def _task_problems(spec: PipelineSpec, source: str, lines: Lines, base_dir: Path | None) -> list[str]:
+def _task_problems(spec: PipelineSpec, task: _TaskRef, source: str, lines: Lines, base_dir: Path | None) -> list[str]:
     """The task exists, fits the dataset and the models; metrics, losses and pre-training fit the task."""
     from ..plugins import catalog, import_target
 
     problems: list[str] = []
-    data_type, ds_task = _dataset_declares(spec)
+    data_type, ds_task = task.data_type, task.dataset_task
     if spec.task is not None:
         loc: tuple[Any, ...] = ("task",) if ("task", "name") not in lines else ("task", "name")
         problems += check_component_params("task", spec.task.name, spec.task.params, loc, source, lines, base_dir)
-        task_name = spec.task.name
     else:
         loc = ("data", "dataset")
-        task_name = ds_task or "classification"
     cat = catalog()
-    try:
-        info = cat.resolve("task", task_name)
-        task_cls = import_target(info)
-    except GeoatlasError as exc:
+    if task.error is not None:
         if spec.task is not None:
             return problems  # the unknown task is already reported
-        return [f"{_where(source, lines, loc)}: dataset {spec.data.dataset!r} declares task {task_name!r}: {exc}"]
-    task_name = info.name  # metrics name tasks by their bare names
+        return [f"{_where(source, lines, loc)}: dataset {spec.data.dataset!r} declares task {task.name!r}: {task.error}"]
+    task_cls = task.cls
+    task_name = task.info.name  # metrics name tasks by their bare names
     if data_type is not None:
         why = task_cls.incompatibility(data_type, ds_task)
         if why is not None:
