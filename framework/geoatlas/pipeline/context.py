@@ -51,14 +51,8 @@ class TaskContext:
         ``num_classes``, and the task's own ``inferred_params``) are filled in from the data."""
         import torch
 
-        params = self._run._infer("encoder", mspec.encoder, mspec.params, data["X_train"], data["data_type"], data.get("y_train"), self.bundle)
-        from ..api import parameters
-        from ..plugins import catalog, import_target
-
-        valid = parameters(import_target(catalog().resolve("encoder", mspec.encoder)))
-        for k, v in {**self.task.inferred_params(data, self.bundle), **extra}.items():
-            if k in valid and k not in mspec.params:
-                params[k] = v
+        params = self._run._infer("encoder", mspec.encoder, mspec.params, data["X_train"], data["data_type"], data.get("y_train"),
+                                  self.bundle, extra={**self.task.inferred_params(data, self.bundle), **extra})
         torch.manual_seed(self.seed)
         model = self.create("encoder", mspec.encoder, **params)
         riem = [n for n, p in model.named_parameters() if type(p).__name__ == "ManifoldParameter"]

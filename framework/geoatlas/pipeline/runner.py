@@ -301,7 +301,10 @@ class _Run:
         return self.console.status(msg) if self.show else nullcontext()
 
     # ------------------------------------------------------------------ params
-    def _infer(self, kind: str, name: str, params: dict[str, Any], X: Any, dt: str, y: Any, bundle: Any = None) -> dict[str, Any]:
+    def _infer(self, kind: str, name: str, params: dict[str, Any], X: Any, dt: str, y: Any, bundle: Any = None,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``params`` completed from the data: ``extra`` (a task's inferred values) first, then the
+        runner's ``INFERRED_PARAMS``; only parameters the component takes and the spec left out."""
         if kind not in {"encoder", "descriptor"}:
             return dict(params)
         from ..api import parameters
@@ -310,6 +313,7 @@ class _Run:
         factory = import_target(catalog().resolve(kind, name))
         valid = parameters(factory)
         out = dict(params)
+        out.update({k: v for k, v in (extra or {}).items() if k in valid and k not in params})
         need = [p for p in INFERRED_PARAMS if p in valid and p not in out]
         if not need:
             return out
