@@ -14,6 +14,8 @@ import numpy as np
 
 from geoatlas.interfaces import Metric
 
+from ._inputs import per_sample_values
+
 
 def _sample(a: Any, what: str) -> np.ndarray:
     """A finite, non-empty float64 sample of shape ``(n, d)`` (``(n,)`` is read as ``d = 1``)."""
@@ -191,22 +193,8 @@ class NLL(Metric):
     input: ClassVar[str] = "log_likelihood"
 
     def __call__(self, y_true: Any, y_pred: Any) -> float:
-        if y_pred is None:
-            raise ValueError("y_pred is None; nll needs the log-likelihood of each held-out sample")
-        if hasattr(y_pred, "detach"):
-            y_pred = y_pred.detach().cpu().numpy()
-        ll = np.asarray(y_pred)
-        if ll.dtype.kind not in "iuf":
-            raise TypeError(f"log-likelihoods must be numbers, got dtype {ll.dtype}")
-        ll = ll.astype(np.float64)
-        if ll.ndim == 2 and ll.shape[1] == 1:
-            ll = ll[:, 0]
-        if ll.ndim != 1:
-            raise ValueError(f"log-likelihoods must be a 1-D array (one per sample), got shape {ll.shape}")
-        if y_true is not None and len(y_true) != len(ll):
-            raise ValueError(f"y_true has {len(y_true)} samples but y_pred has {len(ll)} log-likelihoods")
-        if len(ll) == 0:
-            raise ValueError("cannot evaluate a metric on 0 samples")
+        ll = per_sample_values(y_true, y_pred, noun="log-likelihoods", each="one per sample",
+                               need="nll needs the log-likelihood of each held-out sample")
         if np.isnan(ll).any() or (ll == np.inf).any():
             raise ValueError("log-likelihoods contain NaN or +inf values")
         return float(-np.mean(ll))

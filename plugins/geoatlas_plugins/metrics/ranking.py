@@ -14,25 +14,13 @@ import numpy as np
 
 from geoatlas.interfaces import Metric
 
+from ._inputs import per_sample_values
+
 
 def _ranks(y_true: Any, y_pred: Any) -> np.ndarray:
     """The ranks as a float64 vector, after shape, length and value checks."""
-    if y_pred is None:
-        raise ValueError("y_pred is None; a ranking metric needs the ranks of the true items")
-    if hasattr(y_pred, "detach"):
-        y_pred = y_pred.detach().cpu().numpy()
-    r = np.asarray(y_pred)
-    if r.dtype.kind not in "iuf":
-        raise TypeError(f"ranks must be numbers, got dtype {r.dtype}")
-    r = r.astype(np.float64)
-    if r.ndim == 2 and r.shape[1] == 1:
-        r = r[:, 0]
-    if r.ndim != 1:
-        raise ValueError(f"ranks must be a 1-D array (one rank per query), got shape {r.shape}")
-    if y_true is not None and len(y_true) != len(r):
-        raise ValueError(f"y_true has {len(y_true)} samples but y_pred has {len(r)} ranks")
-    if len(r) == 0:
-        raise ValueError("cannot evaluate a metric on 0 samples")
+    r = per_sample_values(y_true, y_pred, noun="ranks", each="one rank per query",
+                          need="a ranking metric needs the ranks of the true items")
     if not np.isfinite(r).all():
         raise ValueError("ranks contain NaN or Inf values")
     if r.min() < 1:
