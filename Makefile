@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml examples/third_party_plugin/pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[all,dev,test]"
+	$(BIN)/pip install --quiet --no-deps mup==1.0.0
 	$(BIN)/pip install --quiet -e examples/third_party_plugin
 	touch $(STAMP)
 
