@@ -87,10 +87,38 @@ def accepts_var_kwargs(obj: Any) -> bool:
     return any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-def info(name: str, *, with_params: bool = True) -> dict[str, Any]:
-    """Metadata of a plugin (by id) or a component (by bare or full name), including its paper.
+def estimator_info(name: str, *, with_params: bool = True) -> dict[str, Any] | None:
+    """What a spec's ``classifier:`` / ``clusterer:`` name stands for (a scikit-learn estimator), or ``None``."""
+    from .pipeline.spec import CLASSIFIERS, CLUSTERERS
 
-    ``with_params`` imports the component to read its constructor parameters.
+    if name not in CLASSIFIERS and name not in CLUSTERERS:
+        return None
+    from .pipeline.models import classifier_factory, clusterer_factory
+
+    role = "classifier" if name in CLASSIFIERS else "clusterer"
+    cls = (classifier_factory if role == "classifier" else clusterer_factory)(name)
+    out: dict[str, Any] = {
+        "kind": f"{role} (scikit-learn)",
+        "name": name,
+        "target": f"{cls.__module__}.{cls.__name__}",
+        "summary": (inspect.getdoc(cls) or "").splitlines()[0],
+        "usage": (f"models: {{my_model: {{{role}: {name}, params: {{...}}}}}} — features are standardised first "
+                  "(StandardScaler); random_state defaults to the spec's seed"
+                  + ("; LogisticRegression gets max_iter=2000" if name == "logistic_regression" else "")
+                  + ("; regression tasks use the regression analogue (Ridge, SVR, RandomForestRegressor, "
+                     "KNeighborsRegressor)" if role == "classifier" and name != "logistic_regression" else "")),
+    }
+    if with_params:
+        out["params"] = parameters(cls)
+    return out
+
+
+def info(name: str, *, with_params: bool = True) -> dict[str, Any]:
+    """Metadata of a plugin (by id), a component (by bare or full name) or a scikit-learn
+    classifier/clusterer name usable in specs, including its paper.
+
+    ``with_params`` imports the component to read its constructor parameters. A plugin whose id
+    is also a component's name shows the plugin and each of its components' parameters.
     """
     cat = catalog()
     if name in cat.statuses and "/" not in name:
@@ -104,8 +132,19 @@ def info(name: str, *, with_params: bool = True) -> dict[str, Any]:
             "error": st.error,
         }
         if st.manifest is not None:
-            out.update(st.manifest.model_dump(mode="json", exclude={"id", "module"}))
+            out.update(st.manifest.model_dump(mode="json", exclude={"id", "module", "claims"}))
+        if with_params and st.state == "loaded":
+            comps = sorted((c for c in cat.components.values() if c.plugin == name), key=lambda c: (c.kind, c.name))
+            out["component_params"] = {}
+            for c in comps:
+                try:
+                    out["component_params"][f"{c.kind} {c.name}"] = parameters(import_target(c))
+                except Exception as exc:  # a component that does not import is shown, not fatal
+                    out["component_params"][f"{c.kind} {c.name}"] = {"<error>": {"required": False, "default": str(exc)}}
         return out
+    est = estimator_info(name, with_params=with_params)
+    if est is not None:
+        return est
     comp = _find_any_kind(name)
     st = cat.statuses[comp.plugin]
     out = {

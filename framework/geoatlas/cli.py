@@ -28,22 +28,90 @@ def _print_error(msg: str) -> None:
     sys.stderr.write(f"error: {text}\n")
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from .api import list_components
-
-    comps = list_components(args.kind, args.pattern)
-    if args.json:
-        print(json.dumps([{"kind": c.kind, "name": c.name, "plugin": c.plugin, "summary": c.summary} for c in comps], indent=2))
-        return 0
+def _console() -> Any:
     from rich.console import Console
+
+    return Console(width=min(Console().width, 100))
+
+
+def _plugin_table(rows: list[Any], title: str | None = None) -> None:
     from rich.table import Table
 
-    table = Table(show_lines=False, box=None, pad_edge=False)
-    for col in ("kind", "name", "plugin", "summary"):
-        table.add_column(col, overflow="fold")
-    for c in comps:
-        table.add_row(c.kind, c.name, c.plugin, c.summary)
-    Console(width=max(100, Console().width)).print(table)
+    from .catalogue import KIND_ABBREV
+
+    table = Table(box=None, pad_edge=False, title=title, title_justify="left", header_style="bold", expand=True)
+    table.add_column("plugin", no_wrap=True, overflow="ellipsis", style="cyan", ratio=5, max_width=26)
+    table.add_column("paper", overflow="ellipsis", no_wrap=True, ratio=6)
+    table.add_column("year", no_wrap=True, width=4)
+    table.add_column("kinds", overflow="fold", ratio=3)
+    table.add_column("tasks / inputs", overflow="fold", ratio=5)
+    table.add_column("st", no_wrap=True, width=2)
+    for r in rows:
+        what = ", ".join(r.tasks) + (" / " if r.tasks and r.inputs else "") + ", ".join(r.inputs)
+        table.add_row(r.id, r.title, str(r.year or ""), " ".join(KIND_ABBREV.get(k, k) for k in r.kinds),
+                      what, {"stable": "S", "experimental": "x"}.get(r.status, "?") if r.state == "loaded" else "FAIL")
+    con = _console()
+    con.print(table)
+    con.print(f"[dim]{len(rows)} plugin(s); st: S stable, x experimental. `geoatlas info ID` for the paper and "
+              "parameters, `geoatlas list --components` for components.[/dim]")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .api import list_components
+    from .catalogue import filter_rows, plugin_rows
+
+    if args.components:
+        comps = list_components(args.kind, args.pattern)
+        if args.task or args.input:
+            keep = {r.id for r in filter_rows(plugin_rows(), task=args.task, input_type=args.input)}
+            comps = [c for c in comps if c.plugin in keep]
+        if args.json:
+            print(json.dumps([{"kind": c.kind, "name": c.name, "plugin": c.plugin, "summary": c.summary} for c in comps], indent=2))
+            return 0
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False, header_style="bold", expand=True)
+        table.add_column("kind", no_wrap=True, width=10)
+        table.add_column("name", no_wrap=True, overflow="ellipsis", style="cyan", ratio=3)
+        table.add_column("plugin", no_wrap=True, overflow="ellipsis", ratio=3)
+        table.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=4)
+        for c in comps:
+            table.add_row(c.kind, c.name, c.plugin, c.summary)
+        _console().print(table)
+        print(f"{len(comps)} component{'s' if len(comps) != 1 else ''}")
+        if not args.kind and not args.pattern:
+            from .pipeline.spec import CLASSIFIERS, CLUSTERERS
+
+            print(f"scikit-learn estimators usable in specs (`geoatlas info NAME`): classifier: {', '.join(CLASSIFIERS)}; "
+                  f"clusterer: {', '.join(CLUSTERERS)}")
+        return 0
+    rows = filter_rows(plugin_rows(), kind=args.kind, task=args.task, input_type=args.input, pattern=args.pattern)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    if not rows:
+        asked = ", ".join(f"{k}={v!r}" for k, v in (("pattern", args.pattern), ("kind", args.kind), ("task", args.task),
+                                                     ("input", args.input)) if v)
+        _print_error(f"no plugin matches {asked}. Tasks and input types in use: see `geoatlas list` (columns "
+                     "'tasks / inputs'); `geoatlas search WORDS` searches titles and summaries.")
+        return 1
+    _plugin_table(rows)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .catalogue import filter_rows, no_match_hint, plugin_rows, search
+
+    rows = filter_rows(plugin_rows(), kind=args.kind, task=args.task, input_type=args.input)
+    query = " ".join(args.words)
+    hits = search(query, rows)
+    if args.json:
+        print(json.dumps([{"score": s, **r.as_dict()} for s, r in hits], indent=2))
+        return 0
+    if not hits:
+        _print_error(no_match_hint(query, rows))
+        return 1
+    _plugin_table([r for _, r in hits])
     return 0
 
 
@@ -56,6 +124,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     doc = data.pop("doc", "")
     params = data.pop("params", None)
+    comp_params = data.pop("component_params", None)
     for key, value in data.items():
         if value in (None, [], {}, ""):
             continue
@@ -72,12 +141,20 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print(f"  - {v}")
         else:
             print(f"{key}: {value}")
-    if params is not None:
-        print("parameters:")
-        for name, p in params.items():
+    def show(ps: dict[str, Any], indent: str) -> None:
+        for pname, p in ps.items():
             default = "(required)" if p["required"] else f"= {p.get('default')!r}"
             ann = f": {p['annotation']}" if "annotation" in p else ""
-            print(f"  {name}{ann} {default}")
+            print(f"{indent}{pname}{ann} {default}")
+
+    if params is not None:
+        print("parameters:")
+        show(params, "  ")
+    if comp_params:
+        print("components and their parameters (`geoatlas info PLUGIN/NAME` shows one in full):")
+        for comp, ps in comp_params.items():
+            print(f"  {comp}{'' if ps else ' (no parameters)'}")
+            show(ps, "      ")
     if doc:
         print()
         print(doc)
@@ -100,6 +177,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = p.run(run_dir=args.run_dir, resume=args.resume, runs_root=args.runs_root, progress=not args.quiet)
     _print_metrics(result.metrics)
     print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from .pipeline import RunResult
+
+    res = RunResult.open(args.run_dir)
+    model = res.load_model(args.label)
+    n = sum(p.numel() for p in model.parameters())
+    print(f"{args.label}: {type(model).__name__} with {n:,} parameters, weights from {res.run_dir / 'checkpoints'}")
+    row = res.metrics.get("models", {}).get(args.label, {})
+    if row:
+        print("metrics: " + ", ".join(f"{k}={v}" for k, v in row.items() if not isinstance(v, dict)))
+    print(f"in Python: ga.RunResult.open({str(res.run_dir)!r}).load_model({args.label!r})")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .pipeline.compare import compare_runs
+
+    table, cols = compare_runs([Path(d) for d in args.run_dirs])
+    if args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=["run", "model", *cols])
+            w.writeheader()
+            w.writerows(table)
+        print(f"wrote {args.csv}")
+    from rich.table import Table
+
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    t.add_column("run", no_wrap=True)
+    t.add_column("model", no_wrap=True, style="cyan")
+    for c in cols:
+        t.add_column(c, overflow="fold")
+    for row in table:
+        t.add_row(*[("" if row.get(c) is None else (f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])))
+                    for c in ["run", "model", *cols]])
+    _console().print(t)
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from .cite import bibtex_for
+
+    print(bibtex_for(args.name), end="")
     return 0
 
 
@@ -243,13 +367,24 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"geoatlas {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("list", help="list registered components")
     from .registry import KINDS
 
-    p.add_argument("--kind", choices=list(KINDS))
-    p.add_argument("pattern", nargs="?", help="glob on the (full) name, e.g. 'poincare*'")
+    p = sub.add_parser("list", help="list plugins (one row each), or components with --components")
+    p.add_argument("pattern", nargs="?", help="glob on plugin ids and component names, e.g. 'poincare*'")
+    p.add_argument("--components", action="store_true", help="one row per component instead of per plugin")
+    p.add_argument("--kind", choices=list(KINDS), help="only plugins/components of this kind")
+    p.add_argument("--task", help="only plugins serving this task (e.g. classification, forecasting)")
+    p.add_argument("--input", help="only plugins taking this input type (e.g. point_cloud, graph, spd)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_list)
+
+    p = sub.add_parser("search", help="keyword search over plugins: ids, papers, summaries, symmetries, components")
+    p.add_argument("words", nargs="+", help="e.g. rotation, 'hyperbolic resnet', persistence")
+    p.add_argument("--kind", choices=list(KINDS))
+    p.add_argument("--task")
+    p.add_argument("--input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_search)
 
     p = sub.add_parser("info", help="describe a plugin or component (paper, parameters)")
     p.add_argument("name")
@@ -267,6 +402,20 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--runs-root", default="runs")
             p.add_argument("--quiet", action="store_true", help="no progress output")
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("load", help="rebuild a trained model from a run directory's checkpoint")
+    p.add_argument("run_dir")
+    p.add_argument("label", help="the model's label in the spec")
+    p.set_defaults(fn=cmd_load)
+
+    p = sub.add_parser("compare", help="put the metrics of several run directories side by side")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--csv", help="also write the table as CSV")
+    p.set_defaults(fn=cmd_compare)
+
+    p = sub.add_parser("cite", help="BibTeX for a plugin's paper(s), or for geoatlas itself (`geoatlas cite geoatlas`)")
+    p.add_argument("name", help="plugin id, component name, or 'geoatlas'")
+    p.set_defaults(fn=cmd_cite)
 
     p = sub.add_parser("sweep", help="run a spec over a grid of settings and seeds; one results table")
     p.add_argument("spec")
@@ -343,7 +492,15 @@ def main(argv: list[str] | None = None) -> int:
             _print_error(f"{type(exc).__name__}: {exc}")
             rc = EXIT_USER_ERROR
         except KeyboardInterrupt:
-            _print_error("interrupted; `geoatlas run SPEC --resume` continues from the last checkpoint")
+            if getattr(args, "spec", None) and getattr(args, "command", None) == "run":
+                import shlex
+
+                again = ["geoatlas", "run", args.spec, *sum((["--set", s] for s in args.set or []), []), "--resume"]
+                if getattr(args, "run_dir", None):
+                    again += ["--run-dir", args.run_dir]
+                _print_error(f"interrupted; `{shlex.join(again)}` continues from the last checkpoint")
+            else:
+                _print_error("interrupted")
             rc = 130
         except RecursionError:
             if _debug():

@@ -86,6 +86,10 @@ class PluginManifest(BaseModel):
     extras: list[str] = Field(default_factory=list, description="pip extras of geoatlas it needs")
     verified: list[str] = Field(default_factory=list, description="what it was checked against")
     claims: list[Claim] = Field(default_factory=list, description="the paper's checkable claims (paper echo)")
+    tasks: list[str] = Field(default_factory=list, description="tasks it serves (added to those read from its components and pipelines)")
+    inputs: list[str] = Field(default_factory=list, description="input data types it takes (added to the derived ones)")
+    symmetries: list[str] = Field(default_factory=list, description="groups it is invariant/equivariant to (added to the derived ones)")
+    keywords: list[str] = Field(default_factory=list, description="search words for `geoatlas search`")
     module: str | None = Field(None, description="entry-point module (filled in by the loader)")
 
     @field_validator("id")
@@ -134,6 +138,9 @@ class RegistryFile(BaseModel):
     schema_version: Literal[1] = 1
     api: str
     plugins: list[PluginManifest]
+    #: per plugin, the tasks, input types and symmetries read from its components and pipelines
+    #: (``geoatlas.catalogue.derive_capabilities``), so that ``geoatlas list`` imports nothing
+    capabilities: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
 
 def load_registry(path: str | Path) -> RegistryFile:
@@ -145,11 +152,13 @@ def load_registry(path: str | Path) -> RegistryFile:
     return RegistryFile.model_validate(data)
 
 
-def render_registry(manifests: list[PluginManifest], api: str) -> str:
+def render_registry(manifests: list[PluginManifest], api: str,
+                    capabilities: dict[str, dict[str, list[str]]] | None = None) -> str:
     """The text of ``registry.yaml`` for the given manifests (sorted by id, stable)."""
     import yaml
 
-    doc = RegistryFile(api=api, plugins=sorted(manifests, key=lambda m: m.id))
+    doc = RegistryFile(api=api, plugins=sorted(manifests, key=lambda m: m.id),
+                       capabilities=dict(sorted((capabilities or {}).items())))
     data = doc.model_dump(mode="json", exclude_defaults=False)
     header = (
         "# geoatlas registry: the catalogue of built-in plugins.\n"

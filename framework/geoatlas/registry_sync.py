@@ -21,10 +21,11 @@ def builtin_manifests() -> list[Any]:
 
 def write_registry(path: Path) -> None:
     from . import API_VERSION
+    from .catalogue import builtin_capabilities
     from .registry import render_registry
     from .utils import atomic_write_text
 
-    atomic_write_text(path, render_registry(builtin_manifests(), API_VERSION))
+    atomic_write_text(path, render_registry(builtin_manifests(), API_VERSION, builtin_capabilities()))
 
 
 def kind_problem(kind: str, obj: Any) -> str | None:
@@ -53,7 +54,8 @@ def check_registry(path: Path) -> tuple[bool, list[str]]:
     msgs: list[str] = []
     if not path.exists():
         return False, [f"{path} does not exist; run `geoatlas registry --write`"]
-    reg = {m.id: m for m in load_registry(path).plugins}
+    regfile = load_registry(path)
+    reg = {m.id: m for m in regfile.plugins}
     code = {m.id: m for m in builtin_manifests()}
     cat = catalog()
     for pid in sorted(set(reg) | set(code)):
@@ -65,6 +67,11 @@ def check_registry(path: Path) -> tuple[bool, list[str]]:
             msgs.append(f"[FAIL] {pid}: provided by the code but missing from registry.yaml (run `geoatlas registry --write`)")
         elif reg[pid].model_dump(exclude={"module"}) != code[pid].model_dump(exclude={"module"}):
             msgs.append(f"[FAIL] {pid}: registry.yaml differs from the plugin's manifest (run `geoatlas registry --write`)")
+    from .catalogue import builtin_capabilities
+
+    if regfile.capabilities != builtin_capabilities():
+        msgs.append("[FAIL] registry.yaml's capabilities (tasks, inputs, symmetries read from the components and "
+                    "pipelines) are stale (run `geoatlas registry --write`)")
     for comp in cat.components.values():
         if comp.plugin not in code:
             continue

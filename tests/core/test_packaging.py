@@ -59,7 +59,7 @@ def test_broken_plugin_package_is_isolated(tmp_path):
     assert doc.returncode == 1
     assert "[FAIL] broken_demo" in doc.stdout and "a_module_that_does_not_exist" in doc.stdout
     assert "[ok] geoopt_manifolds" in doc.stdout and "[ok] d2_shape" in doc.stdout
-    lst = subprocess.run(GEOATLAS + ["list", "--kind", "manifold"], capture_output=True, text=True, env=env)
+    lst = subprocess.run(GEOATLAS + ["list", "--components", "--kind", "manifold"], capture_output=True, text=True, env=env)
     assert lst.returncode == 0 and "poincare_ball" in lst.stdout
     assert "broken_demo" in lst.stderr and "Traceback" not in lst.stderr
     strict = subprocess.run(GEOATLAS + ["list"], capture_output=True, text=True, env=dict(env, GEOATLAS_STRICT="1"))
@@ -85,7 +85,19 @@ def test_new_plugin_scaffold_passes_its_own_tests(tmp_path):
 
 
 def test_cli_commands(tmp_path):
-    assert "poincare_ball" in subprocess.run(GEOATLAS + ["list", "poincare*"], capture_output=True, text=True).stdout
+    assert "poincare_ball" in subprocess.run(GEOATLAS + ["list", "--components", "poincare*"], capture_output=True, text=True).stdout
+    plugins = subprocess.run(GEOATLAS + ["list", "poincare*"], capture_output=True, text=True, env=dict(os.environ, COLUMNS="80"))
+    assert plugins.returncode == 0 and "poincare_resnet" in plugins.stdout and "geoopt_manifolds" in plugins.stdout
+    assert max(len(line) for line in plugins.stdout.splitlines()) <= 80
+    found = subprocess.run(GEOATLAS + ["search", "rotation", "--json"], capture_output=True, text=True)
+    ids = {r["plugin"] for r in json.loads(found.stdout)}
+    assert {"ponita", "frame_averaging", "gaunt_tensor_product", "eqmotion"} <= ids, ids
+    none = subprocess.run(GEOATLAS + ["search", "hyprbolic"], capture_output=True, text=True)
+    assert none.returncode == 1 and "Did you mean 'hyperbolic'" in none.stderr and "Traceback" not in none.stderr
+    both = subprocess.run(GEOATLAS + ["info", "poincare_resnet"], capture_output=True, text=True)
+    assert both.returncode == 0 and "encoder poincare_resnet" in both.stdout and "num_classes: int (required)" in both.stdout
+    est = subprocess.run(GEOATLAS + ["info", "logistic_regression"], capture_output=True, text=True)
+    assert est.returncode == 0 and "scikit-learn" in est.stdout and "C = 1.0" in est.stdout
     info = subprocess.run(GEOATLAS + ["info", "so3"], capture_output=True, text=True)
     assert info.returncode == 0 and "classical_groups/so3" in info.stdout
     schema = subprocess.run(GEOATLAS + ["schema"], capture_output=True, text=True)

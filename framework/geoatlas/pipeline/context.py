@@ -25,6 +25,7 @@ class TaskContext:
         self.dir = run.dir
         self.log: Callable[[str], None] = run.log
         self._metrics: dict[str, Any] = {}
+        self._built: dict[int, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ components
     def create(self, kind: str, name: str, /, **params: Any) -> Any:
@@ -58,6 +59,8 @@ class TaskContext:
         riem = [n for n, p in model.named_parameters() if type(p).__name__ == "ManifoldParameter"]
         if riem and not self.train_spec(mspec).optimizer.startswith("riemannian"):
             self.log(f"warning: {mspec.encoder} has manifold parameters {riem[:3]}... but the optimizer is not Riemannian")
+        # what `RunResult.load_model` needs to rebuild it: the encoder and its full parameters
+        self._built[id(model)] = {"encoder": mspec.encoder, "params": params}
         return model
 
     def make_loss(self, ref: Any, default: str | None = None) -> Any:
@@ -70,9 +73,12 @@ class TaskContext:
 
     # ------------------------------------------------------------------ training
     def train(self, label: str, model: Any, X: Any, y: Any, *, data_type: str, targets: str | None, loss: Any = None,
-              train: Any = None, train_mask: Any = None, views: Callable[[Any, Any], list[Any]] | None = None) -> Any:
+              train: Any = None, train_mask: Any = None, views: Callable[[Any, Any], list[Any]] | None = None,
+              monitor: Callable[[Any], dict[str, float]] | None = None) -> Any:
         """Train ``model`` on ``X`` (and targets ``y`` unless ``targets`` is None) with the
         per-epoch reseeded loop; checkpoints to ``checkpoints/<label>.pt`` and resumes from it.
+        ``monitor(trainer)`` returns metrics recorded per epoch beside the training loss (in the
+        history, ``log.txt``, the progress bar and the training-curve plot).
         Returns the :class:`~geoatlas.pipeline.models.Trainer` (``.predict``, ``.outputs``,
         ``.history``)."""
         from rich.progress import Progress
@@ -83,13 +89,30 @@ class TaskContext:
         train = train if train is not None else self.spec.train
         ckpt = self.dir / "checkpoints" / f"{label}.pt"
         run = self._run
-        with Progress(console=run.console, transient=True, disable=not run.show) as prog:
-            task_id = prog.add_task(f"training {label}", total=train.epochs)
-            trainer = Trainer(model, train, targets, data_type, self.seed, ckpt, self.log, progress=lambda: prog.advance(task_id), loss=loss)
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        columns = (TextColumn("training [bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("epochs"), TextColumn("{task.fields[shown]}"), TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=run.console, transient=False, disable=not run.show) as prog:
+            task_id = prog.add_task(label, total=train.epochs, shown="")
+
+            def advance(rec: dict[str, float]) -> None:
+                shown = " ".join(f"{k}={v:.4g}" for k, v in rec.items() if k != "epoch")
+                prog.update(task_id, advance=1, shown=shown)
+
+            trainer = Trainer(model, train, targets, data_type, self.seed, ckpt, self.log, progress=advance, loss=loss,
+                              label=label)
             if run.resume and trainer.resume():
                 prog.update(task_id, completed=trainer.start_epoch)
-            trainer.fit(X, y, train_mask=train_mask, views=views)
-        atomic_write_text(self.dir / "checkpoints" / f"{label}.done.json", json.dumps({"epochs": len(trainer.history)}))
+            trainer.fit(X, y, train_mask=train_mask, views=views, monitor=monitor)
+        done: dict[str, Any] = {"epochs": len(trainer.history)}
+        built = self._built.get(id(model))
+        if built is not None:
+            try:
+                done.update(json.loads(json.dumps(built)))
+            except (TypeError, ValueError):
+                done["not_reloadable"] = "its parameters are not JSON values"
+        atomic_write_text(self.dir / "checkpoints" / f"{label}.done.json", json.dumps(done, indent=1))
         model.eval()
         return trainer
 
@@ -120,6 +143,23 @@ class TaskContext:
         from .models import to_batch
 
         return to_batch(X, idx, data_type)
+
+    def monitor(self, y_true: Any, predict: Callable[[Any, Any], dict[str, Any]], X: Any,
+                prefix: str = "test_") -> Callable[[Any], dict[str, float]] | None:
+        """A per-epoch monitor for :meth:`train`: the spec's first metric (else the task's first
+        default) of ``predict(trainer, X)`` against ``y_true``, named ``<prefix><metric>``. It
+        watches the held-out split and nothing is selected on it; ``evaluate.curves: false``
+        turns it off (then ``None``)."""
+        if not self.spec.evaluate.curves:
+            return None
+        names = [n for n in (self.spec.evaluate.metrics or list(self.task.default_metrics))
+                 if self.metric(n).applies_to(self.task_name)][:1]
+
+        def watch(trainer: Any) -> dict[str, float]:
+            out = self.evaluate(names, y_true, predict(trainer, X), explicit=False)
+            return {f"{prefix}{k}": float(v) for k, v in out.items() if isinstance(v, (int, float))}
+
+        return watch
 
     def metric(self, name: str) -> Any:
         if name not in self._metrics:

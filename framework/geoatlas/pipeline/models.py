@@ -160,6 +160,7 @@ class Trainer:
         log: Callable[[str], None],
         progress: Any = None,
         loss: Any = None,
+        label: str = "",
     ) -> None:
         """``task`` is the kind of targets: ``"classification"`` (class ids), ``"regression"``
         (scaled values), ``"raw"`` (float targets used as they are) or ``None`` (no targets).
@@ -168,7 +169,7 @@ class Trainer:
         the model's and its state is checkpointed with it."""
         self.model, self.train, self.task, self.data_type = model, train, task, data_type
         self.seed, self.checkpoint, self.log, self.progress = seed, checkpoint, log, progress
-        self.loss = loss
+        self.loss, self.label = loss, label
         self.opt = optimizer_for(_WithLoss(model, loss) if loss is not None and any(True for _ in loss.parameters()) else model, train)
         self.history: list[dict[str, float]] = []
         self.y_mean: np.ndarray | None = None
@@ -248,10 +249,13 @@ class Trainer:
                 self.y_std = np.ones(y2.shape[1], dtype=np.float32)
         return torch.as_tensor((y2 - self.y_mean) / self.y_std, dtype=torch.float32)
 
-    def fit(self, X: Any, y: np.ndarray | None, train_mask: Any = None, views: Callable[[Any, Any], list[Any]] | None = None) -> list[dict[str, float]]:
+    def fit(self, X: Any, y: np.ndarray | None, train_mask: Any = None, views: Callable[[Any, Any], list[Any]] | None = None,
+            monitor: Callable[[Trainer], dict[str, float]] | None = None) -> list[dict[str, float]]:
         """Train for the remaining epochs. ``y=None`` trains without targets (the loss sees only
         ``x``); ``views(xb, generator)`` makes augmented views of a batch, and the model is then
-        applied to each view (``outputs`` is the list of view outputs)."""
+        applied to each view (``outputs`` is the list of view outputs). ``monitor(trainer)``, called
+        after each epoch without gradients, returns metrics recorded beside the training loss (it
+        runs after the epoch's random draws, so it does not change training)."""
         import torch
 
         from ..utils import atomic_torch_save
@@ -330,6 +334,12 @@ class Trainer:
             if loss_hook is not None:
                 loss_hook(epoch)
             rec = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+            if monitor is not None:
+                was_training = self.model.training
+                rng = torch.get_rng_state()
+                rec.update({k: float(v) for k, v in monitor(self).items()})
+                torch.set_rng_state(rng)
+                self.model.train(was_training)
             self.history.append(rec)
             every = getattr(self.train, "checkpoint_seconds", 0.0)
             now = time.perf_counter()
@@ -345,9 +355,10 @@ class Trainer:
                     },
                     self.checkpoint,
                 )
-            self.log(f"epoch {epoch + 1}/{epochs} train_loss={rec['train_loss']:.4f}")
+            shown = " ".join(f"{k}={v:.4f}" for k, v in rec.items() if k != "epoch")
+            self.log(f"{self.label + ': ' if self.label else ''}epoch {epoch + 1}/{epochs} {shown}")
             if self.progress is not None:
-                self.progress()
+                self.progress(rec)
         return self.history
 
     def outputs(self, X: Any, mask: Any = None, batch_size: int = 256, flat: bool = True) -> np.ndarray:

@@ -18,18 +18,38 @@ def _plt() -> Any:
 
 
 def training_curves(histories: dict[str, list[dict[str, float]]], path: Path) -> Path | None:
+    """Training loss per epoch for every model (left axis) and, where recorded, the held-out
+    metric watched during training (right axis, dashed, same colour)."""
     histories = {k: v for k, v in histories.items() if v}
     if not histories:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for label, hist in histories.items():
-        ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], marker="o", ms=3, label=label)
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    watched = sorted({k for hist in histories.values() for h in hist for k in h if k not in ("epoch", "train_loss")})
+    ax2 = ax.twinx() if watched else None
+    for i, (label, hist) in enumerate(histories.items()):
+        colour = f"C{i % 10}"
+        ep = [h["epoch"] for h in hist]
+        ax.plot(ep, [h["train_loss"] for h in hist], marker="o", ms=3, color=colour, label=f"{label} (training loss)")
+        if ax2 is not None:
+            for key in watched[:1]:
+                pts = [(h["epoch"], h[key]) for h in hist if key in h]
+                if pts:
+                    ax2.plot(*zip(*pts), ls="--", marker="s", ms=3, color=colour, label=f"{label} ({key})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if all(h["train_loss"] > 0 for hist in histories.values() for h in hist):
         ax.set_yscale("log")
-    ax.legend()
+    handles, labels = ax.get_legend_handles_labels()
+    if ax2 is not None:
+        ax2.set_ylabel(f"{watched[0]} (held-out, watched only)")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.set_title("training curves")
+    ax.legend(handles, labels, fontsize=7, loc="best")
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
@@ -66,10 +86,19 @@ def embeddings(Z: np.ndarray, y: np.ndarray | None, path: Path, title: str, ball
         ax.set_xlim(-1.05 * r, 1.05 * r)
         ax.set_ylim(-1.05 * r, 1.05 * r)
         ax.set_aspect("equal")
+        how = "Poincaré disk" + (" (exp₀ ∘ PCA ∘ log₀, norms kept)" if Z.shape[1] > 2 else "")
     else:
         P = _pca2(Z) if Z.shape[1] > 2 else Z
-    ax.scatter(P[:, 0], P[:, 1], c=y if y is not None else None, s=8, cmap="tab10")
+        how = "first two principal components" if Z.shape[1] > 2 else "the two coordinates"
+    if y is not None and len(np.unique(y)) <= 20:
+        for i, cls in enumerate(np.unique(y)):
+            sel = np.asarray(y) == cls
+            ax.scatter(P[sel, 0], P[sel, 1], s=8, color=f"C{i % 10}", label=str(cls))
+        ax.legend(title="class", fontsize=7, title_fontsize=7, markerscale=1.5, loc="upper right", framealpha=0.7)
+    else:
+        ax.scatter(P[:, 0], P[:, 1], c=y if y is not None else None, s=8, cmap="viridis")
     ax.set_title(title, fontsize=9)
+    ax.set_xlabel(f"test embeddings: {how}", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()

@@ -29,6 +29,40 @@ class RunResult:
     def __getitem__(self, label: str) -> dict[str, Any]:
         return self.metrics["models"][label]
 
+    @classmethod
+    def open(cls, run_dir: str | Path) -> RunResult:
+        """A finished run read back from its directory (metrics only; ``load_model`` rebuilds models)."""
+        d = Path(run_dir)
+        path = d / "metrics.json"
+        if not path.exists():
+            raise SpecError(f"{str(d)!r} is not a finished run directory (no metrics.json)")
+        return cls(json.loads(path.read_text(encoding="utf-8")), d)
+
+    def load_model(self, label: str) -> Any:
+        """Rebuild the trained encoder of model ``label`` from ``checkpoints/<label>.pt`` (same
+        encoder, same parameters, trained weights), in eval mode. The checkpoint is read with
+        ``torch.load(weights_only=True)``: only tensors and plain values, no code."""
+        import torch
+
+        from ..api import create
+
+        ck = self.run_dir / "checkpoints"
+        done, weights = ck / f"{label}.done.json", ck / f"{label}.pt"
+        models = sorted(p.name[: -len(".done.json")] for p in ck.glob("*.done.json")) if ck.exists() else []
+        if not done.exists() or not weights.exists():
+            listed = ", ".join(models) or "none"
+            raise SpecError(f"run {str(self.run_dir)!r} has no trained encoder checkpoint for {label!r} "
+                            f"(reloadable models: {listed}; scikit-learn models and descriptors are not checkpointed)")
+        meta = json.loads(done.read_text(encoding="utf-8"))
+        if "encoder" not in meta:
+            raise SpecError(f"model {label!r} of {str(self.run_dir)!r} cannot be rebuilt: "
+                            f"{meta.get('not_reloadable', 'the run predates reloadable checkpoints')}")
+        model = create("encoder", meta["encoder"], **meta["params"])
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        model.eval()
+        return model
+
 
 class Pipeline:
     """A pipeline built from a YAML spec (``Pipeline.from_yaml``) or a dict (``from_dict``)."""
@@ -67,16 +101,20 @@ class Pipeline:
         ``run_dir``) from its checkpoints.
         """
         spec = self.validate()
-        return _Run(spec, self, _choose_run_dir(spec, run_dir, resume, Path(runs_root)), resume, progress).execute()
+        folder = Path(self.source).stem if self.source.endswith((".yaml", ".yml")) else spec.name
+        return _Run(spec, self, _choose_run_dir(spec, run_dir, resume, Path(runs_root), folder), resume, progress).execute()
 
 
-def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool, root: Path) -> Path:
+def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool, root: Path,
+                    folder: str | None = None) -> Path:
+    """``run_dir``, else ``root/<spec file name>/<UTC time>`` (``root/<spec name>/...`` for a spec
+    given as text or a dict); with ``resume`` the newest run there."""
     if run_dir is not None:
         p = Path(run_dir)
         if resume and not (p / "spec.resolved.yaml").exists():
             raise SpecError(f"cannot resume: {str(p)!r} is not a run directory (no spec.resolved.yaml)")
         return p
-    base = root / spec.name
+    base = root / (folder or spec.name)
     if resume:
         runs = sorted(d for d in base.glob("*") if (d / "spec.resolved.yaml").exists()) if base.exists() else []
         if not runs:
@@ -136,6 +174,51 @@ class _Run:
             return
         atomic_write_text(target, text)
 
+    def _write_environment(self) -> None:
+        """``environment.json``: what a number in this run depends on besides the spec — library
+        versions, torch threads, seed, platform, the command and the source commit."""
+        import platform
+        import subprocess
+        import sys
+        from importlib import metadata
+
+        import torch
+
+        from .. import __version__
+        from ..plugins import catalog
+        from ..utils import atomic_write_text
+
+        def version(dist: str) -> str | None:
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                return None
+
+        libs = {d: version(d) for d in ("torch", "numpy", "scipy", "scikit-learn", "geoopt", "torch-geometric",
+                                         "gudhi", "multipers", "pyriemann", "POT", "e3nn", "networkx", "pydantic")}
+        try:
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                    cwd=Path(__file__).resolve().parent).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+        env = {
+            "geoatlas": __version__,
+            "geoatlas_commit": commit,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+            "torch_deterministic": torch.are_deterministic_algorithms_enabled(),
+            "seed": self.spec.seed,
+            "command": list(sys.argv),
+            "cwd": str(Path.cwd()),
+            "source": self.pipeline.source,
+            "libraries": {k: v for k, v in libs.items() if v is not None},
+            "plugins": {s.id: s.version for s in catalog().statuses.values() if s.state == "loaded"},
+        }
+        name = "environment.resumed.json" if self.resume and (self.dir / "environment.json").exists() else "environment.json"
+        atomic_write_text(self.dir / name, json.dumps(env, indent=2, sort_keys=True))
+
     # ------------------------------------------------------------------ main
     def execute(self) -> RunResult:
         from ..plugins import catalog
@@ -153,8 +236,8 @@ class _Run:
         import torch
 
         threads_before = torch.get_num_threads()
-        if spec.executor.threads is not None:
-            torch.set_num_threads(spec.executor.threads)
+        torch.set_num_threads(spec.executor.threads)
+        self._write_environment()
         try:
             seed_everything(spec.seed)
             hooks.call_hook("before_step", step=step, spec=spec_dict)
@@ -211,6 +294,9 @@ class _Run:
                 if spec.evaluate.perturbations and names:
                     plots.perturbation_bars(results, names[0], self.dir / "plots" / "perturbations.png")
             atomic_write_text(self.dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+            from .compare import write_results_csv
+
+            write_results_csv(metrics, self.dir / "results.csv")
             atomic_write_text(self.dir / "timings.json", json.dumps({"train_seconds": self.timings}, indent=2))
             self.log("done")
             hooks.call_hook("after_pipeline", spec=spec_dict, metrics=metrics, run_dir=str(self.dir))

@@ -183,6 +183,8 @@ class PerturbationSpec(_Strict):
 class EvaluateSpec(_Strict):
     metrics: list[str] = Field(default_factory=list, description="registered metrics (default: the task's)")
     perturbations: dict[str, PerturbationSpec] = Field(default_factory=dict)
+    curves: bool = Field(True, description="record the first metric on the held-out split after every epoch, beside "
+                         "the training loss (history, log, progress bar, training-curve plot); nothing is selected on it")
 
 
 class ExecutorSpec(_Strict):
@@ -196,9 +198,10 @@ class ExecutorSpec(_Strict):
         1, description="local: parallel workers for per-sample descriptor steps; ray: CPUs of the local Ray instance "
         "it starts, or CPUs to plan blocks for on a cluster (-1, the default for ray: all cores / the cluster's CPUs)",
     )
-    threads: int | None = Field(
-        None, ge=1, description="torch intra-op threads while the pipeline runs (default: torch's own choice); "
-        "ray: also the CPUs each model-training task reserves (default 1)",
+    threads: int = Field(
+        1, ge=1, description="torch intra-op threads while the pipeline runs (default 1, so that a default run gives "
+        "the same metrics on every machine: another thread count changes the order of floating-point sums; raise it "
+        "for speed); ray: also the CPUs each model-training task reserves",
     )
     address: str | None = Field(
         None, description="ray only: the cluster to connect to (default: $RAY_ADDRESS, else a new local Ray instance)"

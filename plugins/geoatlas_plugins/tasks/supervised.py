@@ -63,21 +63,26 @@ class _Supervised(Task):
 
             mask = torch.as_tensor(data["train_mask"])
         y = data["y_train"] if not graph else np.asarray(data["X_train"].y)
-        trainer = ctx.train(label, enc, data["X_train"], y, data_type=dt, targets=self.targets, loss=loss,
-                            train=ctx.train_spec(model), train_mask=mask)
         test_mask = None
         if graph:
             import torch
 
             test_mask = torch.as_tensor(data["test_mask"])
 
-        def predict(X: Any) -> dict[str, Any]:
+        def predict_with(tr: Any, X: Any) -> dict[str, Any]:
             if self.targets == "classification":
-                raw = trainer.outputs(X, mask=test_mask)
+                raw = tr.outputs(X, mask=test_mask)
                 z = raw - raw.max(1, keepdims=True)
                 p = np.exp(z)
                 return {"labels": raw.argmax(1), "scores": p / p.sum(1, keepdims=True)}
-            return {"labels": trainer.predict(X, mask=test_mask)}
+            return {"labels": tr.predict(X, mask=test_mask)}
+
+        monitor = ctx.monitor(data["y_test"], predict_with, data["X_test"])
+        trainer = ctx.train(label, enc, data["X_train"], y, data_type=dt, targets=self.targets, loss=loss,
+                            train=ctx.train_spec(model), train_mask=mask, monitor=monitor)
+
+        def predict(X: Any) -> dict[str, Any]:
+            return predict_with(trainer, X)
 
         return TaskOutput(enc, predict, data["y_test"], trainer.history)
 
