@@ -7,6 +7,7 @@ the data the forecasting pipelines of this plugin compare against.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F

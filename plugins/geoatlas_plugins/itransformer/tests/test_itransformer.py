@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import geoatlas as ga
-from geoatlas_plugins.itransformer.model import ITransformer
 
 
 def _model(**kw):
@@ -20,7 +19,7 @@ def copy_into_neuralforecast(ours, nf):
     with torch.no_grad():
         nf.enc_embedding.value_embedding.weight.copy_(ours.embedding.weight)
         nf.enc_embedding.value_embedding.bias.copy_(ours.embedding.bias)
-        for theirs, mine in zip(nf.encoder.attn_layers, ours.layers):
+        for theirs, mine in zip(nf.encoder.attn_layers, ours.layers, strict=True):
             a = theirs.attention
             for tp, mp in ((a.query_projection, mine.q), (a.key_projection, mine.k), (a.value_projection, mine.v), (a.out_projection, mine.out)):
                 tp.weight.copy_(mp.weight)
