@@ -257,7 +257,7 @@ def doctor(import_components: bool = False) -> tuple[bool, list[str]]:
         mark = {"loaded": "ok", "disabled": "off"}.get(st.state, "FAIL")
         ncomp = sum(1 for c in cat.components.values() if c.plugin == st.id)
         extra = f" — {st.error}" if st.error else ""
-        lines.append(f"[{mark}] {st.id} ({st.state}, {ncomp} components){extra}")
+        lines.append(f"[{mark}] {st.id} ({st.state}, {ncomp} component{'' if ncomp == 1 else 's'}){extra}")
         if st.state in {"failed", "incompatible"}:
             healthy = False
     for p in cat.problems:

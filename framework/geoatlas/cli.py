@@ -282,7 +282,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .api import doctor
 
+    import platform
+
+    from . import __version__
+
     healthy, lines = doctor(import_components=args.imports)
+    print(f"geoatlas {__version__}, Python {platform.python_version()} on {platform.platform(terse=True)}")
     for line in lines:
         print(line)
     if args.pins:
@@ -436,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check plugins (load status, collisions, pins)")
     p.add_argument("--imports", action="store_true", help="also import every component")
-    p.add_argument("--pins", action="store_true", help="check pinned dependency versions")
+    p.add_argument("--pins", action=argparse.BooleanOptionalAction, default=True,
+                   help="check pinned dependency versions (default; --no-pins skips it)")
     p.set_defaults(fn=cmd_doctor)
 
     p = sub.add_parser("new", help="scaffold things")

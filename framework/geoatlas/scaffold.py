@@ -26,6 +26,10 @@ test = ["pytest"]
 
 [tool.setuptools.packages.find]
 where = ["src"]
+
+[tool.pytest.ini_options]
+# geoopt (used by geoatlas) calls torch.jit.script, which torch 2.13 deprecates: not your plugin's problem
+filterwarnings = ["ignore:`torch.jit.script` is deprecated:DeprecationWarning"]
 '''
 
 _INIT = '''"""{title}: a geoatlas plugin. Keep this module light (no torch import): listing reads it."""
@@ -38,7 +42,12 @@ MANIFEST = {{
     "summary": "Describe the method in one paragraph.",
     "api": ">=1,<2",
     "status": "experimental",
+    # the paper(s) the plugin implements: `geoatlas info` shows them and `geoatlas cite` prints BibTeX, e.g.
+    # {{"title": "...", "authors": ["First Author", "Second Author"], "year": 2024, "venue": "ICLR", "arxiv": "2401.00001"}}
     "papers": [],
+    # what it is for, shown by `geoatlas list` and matched by `geoatlas search` (added to what is read from the
+    # components and pipelines), e.g. "tasks": ["classification"], "inputs": ["point_cloud"], "symmetries": ["so3"]
+    "keywords": [],
     "components": {{
         "encoder": {{"{name}_encoder": {{"target": ".components:{cls}Encoder", "summary": "a linear encoder (replace me)"}}}},
         "descriptor": {{"{name}_norms": {{"target": ".components:{cls}Norms", "summary": "per-sample Euclidean norms statistics (replace me)"}}}},
@@ -132,7 +141,7 @@ A geoatlas plugin. Install it next to geoatlas and it is discovered automaticall
 
 ```bash
 pip install -e .
-geoatlas list {name}*
+geoatlas list '{name}*'
 pytest
 ```
 
@@ -187,7 +196,12 @@ MANIFEST = {{
     "summary": "Describe the method in one paragraph: what it computes and when to use it.",
     "api": ">=1,<2",
     "status": "experimental",
+    # the paper(s) the plugin implements: `geoatlas info` shows them and `geoatlas cite` prints BibTeX, e.g.
+    # {{"title": "...", "authors": ["First Author", "Second Author"], "year": 2024, "venue": "ICLR", "arxiv": "2401.00001"}}
     "papers": [],
+    # what it is for, shown by `geoatlas list` and matched by `geoatlas search` (added to what is read from the
+    # components and pipelines), e.g. "tasks": ["classification"], "inputs": ["point_cloud"], "symmetries": ["so3"]
+    "keywords": [],
     "components": {{
         "encoder": {{"{name}_encoder": {{"target": ".components:{cls}Encoder", "summary": "a linear encoder (replace me)"}}}},
         "descriptor": {{"{name}_norms": {{"target": ".components:{cls}Norms", "summary": "mean and spread of point norms (replace me)"}}}},

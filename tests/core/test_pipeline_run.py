@@ -58,7 +58,7 @@ def test_resume_after_kill_gives_same_metrics(tmp_path, every):
     ckpt = None
     deadline = time.time() + 120
     while time.time() < deadline:
-        found = list(root.glob("resume-me/*/checkpoints/cnn.pt"))
+        found = list(root.glob("spec/*/checkpoints/cnn.pt"))  # the run folder is named after the spec file
         if found:
             try:
                 if torch.load(found[0], weights_only=True)["epoch"] >= (1 if every == 0 else 0):

@@ -76,7 +76,7 @@ class Pipeline:
         """Read a spec from a ``.yaml`` path or from YAML text; ``overrides`` as ``["train.epochs=2"]``."""
         text, source, base = read_spec_source(path_or_text)
         data, lines = load_yaml(text, source)
-        return cls(apply_overrides(data, overrides), lines, source, base)
+        return cls(apply_overrides(data, overrides, lines), lines, source, base)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], overrides: list[str] | dict[str, Any] | None = None) -> Pipeline:

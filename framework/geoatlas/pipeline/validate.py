@@ -27,7 +27,7 @@ INFERRED_PARAMS = ("in_features", "in_channels", "num_classes", "out_features")
 _PATH_NAMES = ("path", "root", "file", "checkpoint")
 
 
-def _line(lines: Lines, loc: tuple[Any, ...]) -> int | None:
+def _line(lines: Lines, loc: tuple[Any, ...]) -> int | str | None:
     loc = tuple(loc)
     while loc:
         if loc in lines:
@@ -39,6 +39,8 @@ def _line(lines: Lines, loc: tuple[Any, ...]) -> int | None:
 def _where(source: str, lines: Lines, loc: tuple[Any, ...]) -> str:
     line = _line(lines, loc)
     dotted = ".".join(str(p) for p in loc) or "(top level)"
+    if isinstance(line, str):  # the value came from a --set override
+        return f"{line} ({dotted})"
     return f"{source}, line {line} ({dotted})" if line else f"{source} ({dotted})"
 
 
@@ -184,7 +186,11 @@ def _is_path_param(key: str) -> bool:
 
 
 def validate_data(data: dict[str, Any], lines: Lines, source: str = "<spec>", base_dir: Path | None = None) -> PipelineSpec:
-    """Validate a parsed spec. Raises :class:`SpecError` listing every problem found."""
+    """Validate a parsed spec. Raises :class:`SpecError` listing every problem found.
+
+    Top-level keys starting with ``x-`` are ignored: they hold YAML anchors that models reuse
+    with merge keys (``x-base: &base {...}``, then ``<<: *base``), as in docker-compose files."""
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:

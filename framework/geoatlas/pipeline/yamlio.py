@@ -9,7 +9,8 @@ import yaml
 
 from ..errors import SpecError
 
-Lines = dict[tuple[Any, ...], int]
+#: where each key path of a spec came from: its line in the file, or the ``--set`` that gave it
+Lines = dict[tuple[Any, ...], "int | str"]
 
 
 #: a spec is a small text file; anything larger is refused before it is parsed
@@ -26,8 +27,15 @@ class _UniqueKeyLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that refuses duplicate keys (a silent overwrite hides typos)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # YAML merge keys (`<<: *defaults`) are standard: merged keys come first and the mapping's
+        # own keys override them; only a key written twice in the mapping itself is an error
+        own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if id(key_node) not in own:
+                continue
             key = self.construct_object(key_node, deep=deep)
             try:
                 hash(key)
@@ -194,13 +202,22 @@ def read_spec_file(p: Path) -> str:
                         "a spec is YAML text saved as UTF-8") from None
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides (values parsed as YAML scalars/flow collections)."""
+def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] | None,
+                    lines: Lines | None = None) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML scalars/flow collections).
+
+    With ``lines``, each overridden key path (and what was under it) is marked as coming from
+    its ``--set``, so a validation error names the override instead of a line of the file."""
     if not overrides:
         return data
     items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
     for dotted, value in items:
         item = _cap(f"--set {dotted}={value}", 120)
+        if lines is not None:
+            path = tuple(int(p) if p.isdigit() else p for p in str(dotted).split("."))
+            for key in [k for k in lines if k[: len(path)] == path]:
+                del lines[key]
+            lines[path] = f"`{item}`"
         if isinstance(value, str):
             try:
                 value = yaml.load(value, Loader=_BaseLoader)  # noqa: S506 - a safe loader

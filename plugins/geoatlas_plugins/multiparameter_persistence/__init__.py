@@ -4,7 +4,13 @@ Built on ``multipers`` 2.3.2 (MIT) with ``gudhi == 3.11.0`` (gudhi 3.12 breaks d
 2.3.2's SimplexTree conversion).
 """
 
+import os
+
 from geoatlas import hookimpl
+
+# multipers imports pykeops, which prints "CUDA libraries not found; switching to CPU only" on
+# import, once per process (twice in a run with a worker); keep it quiet unless the user asked
+os.environ.setdefault("KEOPS_VERBOSE", "0")
 
 MANIFEST = {
     "id": "multiparameter_persistence",
