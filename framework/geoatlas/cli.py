@@ -361,6 +361,16 @@ def cmd_docs(args: argparse.Namespace) -> int:
     from .docsgen import generate
 
     written = generate(Path(args.docs_dir))
+    if args.gallery:
+        from .gallery import build_gallery
+
+        root = Path(args.docs_dir).resolve().parent
+        written += build_gallery(Path(args.docs_dir), sorted((root / "examples" / "pipelines").glob("*.yaml")), root)
+    elif not (Path(args.docs_dir) / "gallery" / "index.md").exists():
+        (Path(args.docs_dir) / "gallery").mkdir(parents=True, exist_ok=True)
+        (Path(args.docs_dir) / "gallery" / "index.md").write_text(
+            "# Gallery\n\nNot built: `geoatlas docs --gallery` runs every example pipeline and writes one page each.\n",
+            encoding="utf-8")
     print(f"generated {len(written)} docs pages under {args.docs_dir}")
     return 0
 
@@ -466,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="generate the per-plugin docs pages and the YAML reference")
     p.add_argument("--docs-dir", default="docs")
+    p.add_argument("--gallery", action="store_true", help="also run every example pipeline and write the gallery pages")
     p.set_defaults(fn=cmd_docs)
     return ap
 

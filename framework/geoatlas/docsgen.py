@@ -35,39 +35,95 @@ def _paper_lines(manifest: Any) -> list[str]:
     return lines
 
 
-def plugin_page(manifest: Any, readme: str | None) -> str:
-    head = [f"# {manifest.title}", "", f"`plugin: {manifest.id}` · status: {manifest.status}", ""]
-    if manifest.summary:
-        head += [manifest.summary, ""]
+def plugin_page(manifest: Any, readme: str | None, pipelines: list[Path] | None = None, row: Any = None) -> str:
+    """A plugin's docs page: its README (the page's body, with its own title), then a generated
+    card — components, what it serves, example pipelines with their YAML, the paper echo and the
+    BibTeX. Without a README the card stands alone under the manifest's title."""
+    from .cite import paper_bibtex
+
+    out: list[str] = []
+    if readme and readme.strip():
+        out.append(_strip_relative_links(readme).rstrip() + "\n")
+    else:
+        out += [f"# {manifest.title}", ""]
+        if manifest.summary:
+            out += [manifest.summary, ""]
+    out += ["## At a glance (generated)", "",
+            f"`plugin: {manifest.id}` · status: **{manifest.status}**"
+            + (f" · needs `pip install 'geoatlas[{','.join(manifest.extras)}]'`" if manifest.extras else ""), ""]
+    if row is not None and (row.tasks or row.inputs or row.symmetries):
+        facts = [("tasks", row.tasks), ("input types", row.inputs), ("symmetries (groups)", row.symmetries)]
+        out += [" · ".join(f"{k}: {', '.join(f'`{x}`' for x in v)}" for k, v in facts if v), ""]
     papers = _paper_lines(manifest)
     if papers:
-        head += ["**Paper(s)**", ""] + papers + [""]
-    head += ["| kind | name | summary |", "|---|---|---|"]
+        out += ["**Paper(s)**", ""] + papers + [""]
+    out += ["| kind | name | summary |", "|---|---|---|"]
     for kind, table in manifest.components.items():
         for name, spec in table.items():
-            head.append(f"| {kind} | `{name}` | {spec.summary} |")
-    head.append("")
-    if manifest.extras:
-        head += [f"Needs: `pip install 'geoatlas[{','.join(manifest.extras)}]'`", ""]
+            out.append(f"| {kind} | `{name}` | {spec.summary} |")
+    out.append("")
     if manifest.verified:
-        head += ["**Verified**", ""] + [f"- {v}" for v in manifest.verified] + [""]
+        out += ["**Verified**", ""] + [f"- {v}" for v in manifest.verified] + [""]
+    for spec in pipelines or []:
+        text = spec.read_text(encoding="utf-8").rstrip()
+        out += [f'??? example "Pipeline `{spec.name}` — `geoatlas run {spec.name}`"', "", "    ```yaml"]
+        out += [("    " + ln) if ln else "" for ln in text.splitlines()] + ["    ```", ""]
     from .echo import echo_rows
 
     rows = echo_rows([manifest.id]) if manifest.claims else []
     if rows:
-        head += ["**Paper echo** (generated from the manifest's claims and `results.json`; see the [echo table](../echo.md))", "",
-                 "| claim | paper | ours | holds? |", "|---|---|---|---|"]
+        out += ["**Paper echo** (generated from the manifest's claims and `results.json`; see the [echo table](../echo.md))", "",
+                "| claim | paper | ours | holds? |", "|---|---|---|---|"]
         for r in rows:
-            head.append(f"| {r.claim} ({r.metric}) | {r.paper} ({r.where}) | {r.ours} | {r.holds} |")
-        head.append("")
-    body = ""
-    if readme:
-        text = readme
-        first = text.lstrip().splitlines()[0] if text.strip() else ""
-        if first.startswith("# "):
-            text = text.lstrip().split("\n", 1)[1] if "\n" in text.lstrip() else ""
-        body = "\n## From the plugin README\n\n" + _strip_relative_links(text)
-    return "\n".join(head) + body
+            out.append(f"| {r.claim} ({r.metric}) | {r.paper} ({r.where}) | {r.ours} | {r.holds} |")
+        out.append("")
+    if manifest.papers:
+        out += ["**Cite** (`geoatlas cite " + manifest.id + "`)", "", "```bibtex"]
+        out += ["\n".join(paper_bibtex(p) for p in manifest.papers).rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+def plugins_index(rows: list[Any]) -> str:
+    out = ["# Plugins", "",
+           "One row per built-in plugin (generated). `geoatlas list` shows the same in a terminal and "
+           "`geoatlas search WORDS` searches them; [Which plugin do I use?](../which-plugin.md) groups them by data and task.", "",
+           "| plugin | paper | year | kinds | tasks | inputs | symmetries | status |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| [{r.id}]({r.id}.md) | {r.title} | {r.year or ''} | {', '.join(r.kinds)} | {', '.join(r.tasks)} | "
+                   f"{', '.join(r.inputs)} | {', '.join(r.symmetries)} | {r.status} |")
+    return "\n".join(out) + "\n"
+
+
+_INPUT_TITLES = {
+    "point_cloud": "Point clouds (3-D shapes, molecules, particles)", "graph": "Graphs (one label per graph)",
+    "graph_nodes": "Nodes of one graph", "image": "Images", "sequence": "Sequences and trajectories",
+    "series": "Time series", "spd": "SPD / covariance matrices", "table": "Tables of categorical fields (click-through data)",
+    "triples": "Knowledge-graph triples", "vector": "Feature vectors", "features": "Feature vectors (per point)",
+}
+
+
+def which_plugin(rows: list[Any]) -> str:
+    """The cheatsheet: for each input type, the plugins by task, with their symmetries."""
+    out = ["# Which plugin do I use?", "",
+           "Find your **data** below, then your **task**; the symmetry column says which transformations a "
+           "method respects (its groups: `so3` rotations, `se3` rigid motions, `permutations`, ...). "
+           "Generated from the plugins' components and example pipelines; in a terminal, "
+           "`geoatlas list --input point_cloud --task classification` or `geoatlas search rotation` give the same.", ""]
+    inputs = sorted({i for r in rows for i in r.inputs}, key=lambda i: list(_INPUT_TITLES).index(i) if i in _INPUT_TITLES else 99)
+    for inp in inputs:
+        out += [f"## {_INPUT_TITLES.get(inp, inp)}", "", f"`--input {inp}`", "", "| task | plugin | paper | symmetries |", "|---|---|---|---|"]
+        for r in sorted((r for r in rows if inp in r.inputs), key=lambda r: (r.tasks[:1] or ["~"], r.id)):
+            out.append(f"| {', '.join(r.tasks) or '—'} | [{r.id}](plugins/{r.id}.md) | {r.title} ({r.year or ''}) | "
+                       f"{', '.join(r.symmetries) or '—'} |")
+        out.append("")
+    rest = [r for r in rows if not r.inputs]
+    if rest:
+        out += ["## Building blocks (any data)", "", "Manifolds, groups, losses, metrics, measures and tasks used by the plugins above.", "",
+                "| plugin | provides | what |", "|---|---|---|"]
+        for r in rest:
+            out.append(f"| [{r.id}](plugins/{r.id}.md) | {', '.join(r.kinds)} | {r.title} |")
+        out.append("")
+    return "\n".join(out)
 
 
 def yaml_reference() -> str:
@@ -127,23 +183,27 @@ def generate(docs_dir: Path) -> list[Path]:
     from .layout import builtin_ids, plugin_dir
     from .plugins import catalog
 
+    from .catalogue import plugin_rows
+    from .layout import plugin_pipelines
+
     cat = catalog()
-    manifests = [cat.statuses[pid].manifest for pid in builtin_ids()]
+    ids = builtin_ids()
+    manifests = [cat.statuses[pid].manifest for pid in ids]
+    rows = {r.id: r for r in plugin_rows() if r.id in ids}
     pdir = docs_dir / "plugins"
     pdir.mkdir(parents=True, exist_ok=True)
     written = []
-    index = ["# Plugins", "", "Generated from the built-in plugins' manifests.", "", "| plugin | title | components | status |", "|---|---|---|---|"]
     for m in manifests:
         folder = plugin_dir(m.id)
         readme_path = folder / "README.md" if folder is not None else None
         readme = readme_path.read_text(encoding="utf-8") if readme_path is not None and readme_path.exists() else None
         page = pdir / f"{m.id}.md"
-        page.write_text(plugin_page(m, readme), encoding="utf-8")
+        page.write_text(plugin_page(m, readme, plugin_pipelines(m.id), rows.get(m.id)), encoding="utf-8")
         written.append(page)
-        n = sum(len(t) for t in m.components.values())
-        index.append(f"| [{m.id}]({m.id}.md) | {m.title} | {n} | {m.status} |")
-    (pdir / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    (pdir / "index.md").write_text(plugins_index([rows[i] for i in ids if i in rows]), encoding="utf-8")
     written.append(pdir / "index.md")
+    (docs_dir / "which-plugin.md").write_text(which_plugin([rows[i] for i in ids if i in rows]), encoding="utf-8")
+    written.append(docs_dir / "which-plugin.md")
     ref = docs_dir / "reference"
     ref.mkdir(parents=True, exist_ok=True)
     (ref / "yaml.md").write_text(yaml_reference(), encoding="utf-8")
