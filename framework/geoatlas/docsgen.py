@@ -64,6 +64,24 @@ def plugin_page(manifest: Any, readme: str | None, pipelines: list[Path] | None 
     out.append("")
     if manifest.verified:
         out += ["**Verified**", ""] + [f"- {v}" for v in manifest.verified] + [""]
+    pinned = _pinned_metrics()
+    measured = [(spec, pinned.get(_repo_rel(spec))) for spec in pipelines or []]
+    if any(m for _, m in measured):
+        out += ["**Example pipelines, measured** (a default `geoatlas run`: one torch thread, the spec's seed; these "
+                "numbers are `tests/core/data/pinned_metrics.json`, which the test suite re-runs and compares on every CI "
+                "run, so they are never typed by hand)", ""]
+        from .pipeline.compare import columns, model_rows
+
+        for spec, models in measured:
+            if not models:
+                continue
+            rows = model_rows({"models": models})
+            cols = [c for c in columns(rows) if c not in ("epochs",)][:8]
+            out += [f"`{spec.name}`", "", "| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+            for r in rows:
+                cells = [(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, ""))) for c in cols]
+                out.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+            out.append("")
     for spec in pipelines or []:
         text = spec.read_text(encoding="utf-8").rstrip()
         out += [f'??? example "Pipeline `{spec.name}` — `geoatlas run {spec.name}`"', "", "    ```yaml"]
@@ -81,6 +99,27 @@ def plugin_page(manifest: Any, readme: str | None, pipelines: list[Path] | None 
         out += ["**Cite** (`geoatlas cite " + manifest.id + "`)", "", "```bibtex"]
         out += ["\n".join(paper_bibtex(p) for p in manifest.papers).rstrip(), "```", ""]
     return "\n".join(out)
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def _repo_rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(_repo_root()))
+    except ValueError:
+        return str(path)
+
+
+def _pinned_metrics() -> dict[str, Any]:
+    """The CI-checked metrics of every pipeline (``tests/core/data/pinned_metrics.json``), or {}."""
+    import json
+
+    path = _repo_root() / "tests" / "core" / "data" / "pinned_metrics.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8")).get("pipelines", {})
 
 
 def plugins_index(rows: list[Any]) -> str:
