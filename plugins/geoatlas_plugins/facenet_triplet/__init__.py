@@ -11,7 +11,7 @@ MANIFEST = {
     "or self-supervised in the representation task (the views of a sample share an identity). Use "
     "it to learn an embedding where distance means identity (verification, retrieval, clustering).",
     "api": ">=1,<2",
-    "status": "stable",
+    "status": "experimental",
     "papers": [
         {
             "title": "FaceNet: A Unified Embedding for Face Recognition and Clustering",
