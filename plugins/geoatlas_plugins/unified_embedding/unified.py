@@ -18,18 +18,11 @@ import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
+from geoatlas.validation import NonNegativeInt, PositiveInt, Size
 
 #: Ids must fit 32 bits: the hash is the 32-bit murmur3 finaliser, computed exactly in int64.
 MAX_ID = 2**32 - 1
 _M32 = 0xFFFFFFFF
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
 
 
 def check_cardinalities(cardinalities: Any) -> list[int]:
@@ -41,7 +34,9 @@ def check_cardinalities(cardinalities: Any) -> list[int]:
         )
     if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
         raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = [_positive_int("cardinalities", c) for c in cardinalities]
+    out = [int(c) for c in cardinalities]
+    if min(out) < 1:
+        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
     if max(out) > MAX_ID:
         raise ValueError(f"cardinalities must fit 32-bit ids (at most 2^32 - 1), got {max(out)}")
     return out
@@ -113,26 +108,27 @@ def colliding_fraction(keys: np.ndarray) -> float:
     return float((counts[inverse] > 1).mean())
 
 
-def water_fill(total: int, weights: list[int], caps: list[int]) -> list[int]:
-    """Split ``total`` units proportionally to ``weights``, no share above its cap; what a capped
-    share cannot use goes to the others (each share at least 1)."""
-    n = len(weights)
-    alloc = [0] * n
-    free = list(range(n))
-    left = total
-    while free:
-        wsum = sum(weights[i] for i in free)
-        capped = [i for i in free if left * weights[i] / wsum >= caps[i]]
+def split_rows(budget: int, widths: list[int], cardinalities: list[int]) -> list[int]:
+    """Rows of per-feature tables within ``budget`` parameters: one row each, then the rest split in
+    proportion to ``V_f w_f`` (``w_f`` the width of table ``f``), no table above its ``V_f``
+    rows; what a capped table cannot use goes to the others. ``sum_f rows_f w_f <= budget``."""
+    F = len(widths)
+    rows = [1] * F
+    left = budget - sum(widths)
+    free = [f for f in range(F) if cardinalities[f] > 1]
+    while free and left > 0:
+        wsum = sum(cardinalities[f] * widths[f] for f in free)
+        extra = {f: int(left * cardinalities[f] // wsum) for f in free}  # rows: (left V_f w_f / wsum) / w_f
+        capped = [f for f in free if 1 + extra[f] >= cardinalities[f]]
         if not capped:
-            for i in free:
-                alloc[i] = max(1, int(left * weights[i] // wsum))
+            for f in free:
+                rows[f] += extra[f]
             break
-        for i in capped:
-            alloc[i] = caps[i]
-            left -= caps[i]
-        free = [i for i in free if i not in capped]
-        left = max(left, 0)
-    return alloc
+        for f in capped:
+            left -= (cardinalities[f] - 1) * widths[f]
+            rows[f] = cardinalities[f]
+        free = [f for f in free if f not in capped]
+    return rows
 
 
 class UnifiedEmbedding(Encoder):
@@ -147,8 +143,8 @@ class UnifiedEmbedding(Encoder):
 
     ``layout="per_feature"`` is the baseline of the paper's comparison: each feature has its own
     hashed table (the hashing trick per feature) of ``k_f d_c`` dims, the same parameter budget
-    split over the features in proportion to ``V_f k_f`` (a table never larger than its
-    vocabulary; what it cannot use goes to the others).
+    split over the features (one row each, the rest in proportion to ``V_f k_f``; a table never
+    larger than its vocabulary, what it cannot use goes to the others; :func:`split_rows`).
 
     Parameters
     ----------
@@ -179,34 +175,32 @@ class UnifiedEmbedding(Encoder):
 
     def __init__(
         self,
-        cardinalities: list[int] | None = None,
-        budget: int | None = None,
-        buckets: int | None = None,
-        dim_per_probe: int = 8,
-        num_probes: int | list[int] = 1,
-        num_tables: int = 1,
+        cardinalities: list[PositiveInt] | None = None,
+        budget: PositiveInt | None = None,
+        buckets: PositiveInt | None = None,
+        dim_per_probe: Size = 8,
+        num_probes: Size | list[Size] = 1,
+        num_tables: Size = 1,
         hash: str = "universal",
         layout: str = "unified",
-        hidden: list[int] | None = None,
-        seed: int = 0,
+        hidden: list[Size] | None = None,
+        seed: NonNegativeInt = 0,
     ) -> None:
         super().__init__()
         self.cardinalities = check_cardinalities(cardinalities)
         F = self.n_fields = len(self.cardinalities)
-        self.dim_per_probe = d = _positive_int("dim_per_probe", dim_per_probe)
+        self.dim_per_probe = d = int(dim_per_probe)
         if isinstance(num_probes, (list, tuple)):
             if len(num_probes) != F:
                 raise ValueError(f"num_probes has {len(num_probes)} entries but there are {F} fields")
-            self.num_probes = [_positive_int("num_probes", k) for k in num_probes]
+            self.num_probes = [int(k) for k in num_probes]
         else:
-            self.num_probes = [_positive_int("num_probes", num_probes)] * F
-        self.num_tables = T = _positive_int("num_tables", num_tables)
+            self.num_probes = [int(num_probes)] * F
+        self.num_tables = T = int(num_tables)
         if hash not in ("universal", "identity"):
             raise ValueError(f"hash must be 'universal' or 'identity', got {hash!r}")
         if layout not in ("unified", "per_feature"):
             raise ValueError(f"layout must be 'unified' or 'per_feature', got {layout!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
         self.hash, self.layout, self.seed = hash, layout, int(seed)
         if (budget is None) == (buckets is None):
             raise ValueError("give exactly one of budget (embedding parameters in all) or buckets (rows per table)")
@@ -217,11 +211,11 @@ class UnifiedEmbedding(Encoder):
         V = self.cardinalities
         if layout == "unified":
             if budget is not None:
-                budget = _positive_int("budget", budget)
+                budget = int(budget)
                 if budget < T * d:
                     raise ValueError(f"budget {budget} is below one row per table (num_tables * dim_per_probe = {T * d})")
                 buckets = budget // (T * d)
-            self.buckets = _positive_int("buckets", buckets)
+            self.buckets = int(buckets)
             if hash == "identity" and self.buckets < sum(V):
                 raise ValueError(f"hash='identity' needs buckets >= sum(cardinalities) = {sum(V)}, got {self.buckets}")
             self.rows = [self.buckets] * T
@@ -232,14 +226,11 @@ class UnifiedEmbedding(Encoder):
                 c += self.num_probes[f]
             self.table_of = table_of
         else:
-            budget = _positive_int("budget", budget)
+            budget = int(budget)
             widths = [k * d for k in self.num_probes]
             if budget < sum(widths):
                 raise ValueError(f"budget {budget} is below one row per field (sum_f k_f d_c = {sum(widths)})")
-            # split the budget's parameters in proportion to V_f k_f, capped at a full table V_f k_f d_c
-            params = water_fill(budget, [v * w for v, w in zip(V, widths, strict=True)],
-                                [v * w for v, w in zip(V, widths, strict=True)])
-            self.rows = [max(1, p // w) for p, w in zip(params, widths, strict=True)]
+            self.rows = split_rows(budget, widths, V)
             self.buckets = None
             self.table_of = [[f] for f in range(F)]
         # hash coefficients per (feature, probe)
@@ -254,9 +245,7 @@ class UnifiedEmbedding(Encoder):
             self.tables = nn.ParameterList(
                 [nn.Parameter(torch.empty(r, w).normal_(std=0.01)) for r, w in zip(self.rows, widths, strict=True)])
         self.output_dim = sum(self.num_probes) * d
-        hidden = [64, 32] if hidden is None else list(hidden)
-        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
-            raise ValueError(f"hidden must be a list of positive integers, got {hidden!r}")
+        hidden = [64, 32] if hidden is None else [int(h) for h in hidden]
         layers: list[nn.Module] = []
         width = self.output_dim
         for h in hidden:
