@@ -11,7 +11,7 @@ MANIFEST = {
     "swapped between them without training (zero-shot model stitching). Use the descriptor on "
     "embeddings of frozen models, the head to train a classifier that is stitchable.",
     "api": ">=1,<2",
-    "status": "stable",
+    "status": "experimental",
     "papers": [
         {
             "title": "Relative representations enable zero-shot latent space communication",

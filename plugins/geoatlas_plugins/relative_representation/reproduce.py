@@ -65,7 +65,7 @@ def main() -> None:
         ytr, yte = torch.tensor(ytr), torch.tensor(yte)
         anchors = Xtr[torch.as_tensor(stratified_anchors(ytr.numpy(), len(Xtr), 300, seed))]
         absn, reln = [], []
-        for j, (width, s) in enumerate(((128, seed), (96, seed + 100))):
+        for width, s in ((128, seed), (96, seed + 100)):
             torch.manual_seed(s)
             absn.append(fit(AbsoluteNet(width), Xtr, ytr, s))
             torch.manual_seed(s)

@@ -9,7 +9,12 @@ import torch.nn.functional as F
 from scipy.linalg import subspace_angles
 
 import geoatlas as ga
-from geoatlas_plugins.grassmann_class.gcr import GrassmannSGD, grassmann_geodesic, horizontal, random_stiefel
+from geoatlas_plugins.grassmann_class.gcr import (
+    GrassmannSGD,
+    grassmann_geodesic,
+    horizontal,
+    random_stiefel,
+)
 
 
 def _head(k=4, D=12, C=5, **kw):
