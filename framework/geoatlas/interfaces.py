@@ -304,6 +304,13 @@ class Loss(torch.nn.Module):
     def on_epoch_end(self, epoch: int) -> None:
         """Called after each training epoch (update priors, schedules, dual variables)."""
 
+    def bind(self, model: torch.nn.Module) -> None:
+        """Called once before training (and before the optimiser is built) with the model being
+        trained, e.g. to keep a momentum (EMA) copy of the whole encoder, as MoCo, BYOL or a
+        teacher-student loss do. Keep such a copy as a submodule whose parameters have
+        ``requires_grad=False``: it is then checkpointed with the loss and not optimised. On
+        ``--resume`` ``bind`` runs again and the checkpoint then restores the copy. Default: nothing."""
+
 
 # ---------------------------------------------------------------------------- Measure
 class Measure(abc.ABC):

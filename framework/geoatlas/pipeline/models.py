@@ -170,6 +170,9 @@ class Trainer:
         self.model, self.train, self.task, self.data_type = model, train, task, data_type
         self.seed, self.checkpoint, self.log, self.progress = seed, checkpoint, log, progress
         self.loss, self.label = loss, label
+        bind = getattr(loss, "bind", None)
+        if callable(bind):
+            bind(model)
         self.opt = optimizer_for(_WithLoss(model, loss) if loss is not None and any(True for _ in loss.parameters()) else model, train)
         self.history: list[dict[str, float]] = []
         self.y_mean: np.ndarray | None = None

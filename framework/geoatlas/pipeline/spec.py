@@ -156,6 +156,8 @@ class PretrainSpec(_Strict):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     probes: list[Literal["linear", "knn"]] = Field(default_factory=lambda: ["linear", "knn"])  # type: ignore[valid-type]
+    labels: bool = Field(False, description="give the training labels to the pre-training loss as batch['y'] "
+                         "(supervised contrastive objectives: SupCon, SimLAP, ...); the probes are unchanged")
 
 
 class MeasureSpec(_Strict):

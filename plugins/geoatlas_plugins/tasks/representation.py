@@ -148,7 +148,7 @@ class Representation(Task):
 
     def split(self, bundle: DataBundle, split: Any, seed: int) -> dict[str, Any]:
         """A stratified held-out split (the probes' train/test); pre-training uses the training
-        samples without their labels."""
+        samples without their labels (with them when ``pretrain.labels`` is true)."""
         if bundle.data_type == "graph_nodes":
             raise GeoatlasError("the representation task takes one sample per row, not one graph with node labels")
         return holdout_split(bundle, split, seed, stratify=True)
@@ -168,8 +168,9 @@ class Representation(Task):
             views = make_views(group, vs.input_type or dt, vs.noise, vs.n_views)
         except TypeError as exc:
             raise GeoatlasError(str(exc)) from exc
-        trainer = ctx.train(label, enc, data["X_train"], None, data_type=dt, targets=None, loss=loss,
-                            train=ctx.pretrain_spec(), views=views)
+        labelled = bool(getattr(p, "labels", False))
+        trainer = ctx.train(label, enc, data["X_train"], data["y_train"] if labelled else None, data_type=dt,
+                            targets="classification" if labelled else None, loss=loss, train=ctx.pretrain_spec(), views=views)
         f_train = trainer.outputs(data["X_train"])
         f_test = trainer.outputs(data["X_test"])
         if not (np.isfinite(f_train).all() and np.isfinite(f_test).all()):
