@@ -74,7 +74,7 @@ def test_posterior_equals_gpytorch_exact_gp():
     gp.eval()
     lik.eval()
     with torch.no_grad(), gpytorch.settings.fast_computations(False, False, False), \
-            gpytorch.settings.max_cholesky_size(10**6), gpytorch.settings.skip_posterior_variances(False):
+            gpytorch.settings.max_cholesky_size(10**6):
         post = gp(Xall)
         ref_mean, ref_var = post.mean, post.variance
         gp.train()
