@@ -4,14 +4,16 @@ each memory budget, trained the same way, reported by accuracy (AUC, logloss), m
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from geoatlas.interfaces import Measure
+from geoatlas.validation import NonNegativeInt, PositiveFloat, Size, check_params
 
-from .compression import _pos_int, _rate
+from .compression import Rate
 
 METHODS = ("hash_trick_embedding", "qr_embedding", "mixed_dim_embedding", "tt_rec_embedding", "robe_embedding",
            "pruned_embedding")
@@ -79,31 +81,20 @@ class EmbeddingCompressionBenchmark(Measure):
 
     needs_model: ClassVar[bool] = False
 
-    def __init__(self, methods: list[str] | None = None, rates: list[float] | None = None, dim: int = 8,
-                 hidden: list[int] | None = None, epochs: int = 2, batch_size: int = 256, lr: float = 3e-3,
-                 test: float = 0.25, timing: bool = True, seed: int = 0) -> None:
+    def __init__(self, methods: list[str] | None = None, rates: list[Rate] | None = None, dim: Size = 8,
+                 hidden: list[Size] | None = None, epochs: Size = 2, batch_size: Size = 256, lr: PositiveFloat = 3e-3,
+                 test: Annotated[float, Field(gt=0, lt=1)] = 0.25, timing: bool = True, seed: NonNegativeInt = 0) -> None:
+        check_params(type(self), methods=methods, rates=rates, dim=dim, hidden=hidden, epochs=epochs,
+                     batch_size=batch_size, lr=lr, test=test, timing=timing, seed=seed)
         self.methods = list(METHODS) if methods is None else list(methods)
         if not self.methods or not all(isinstance(m, str) for m in self.methods):
             raise ValueError(f"methods must be a non-empty list of encoder names, got {methods!r}")
-        self.rates = [0.25, 0.1, 0.04] if rates is None else [_rate(r) for r in rates]
+        self.rates = [0.25, 0.1, 0.04] if rates is None else [float(r) for r in rates]
         if not self.rates:
             raise ValueError("rates must be a non-empty list of budgets in (0, 1]")
-        self.dim = _pos_int("dim", dim)
-        self.hidden = [64, 32] if hidden is None else list(hidden)
-        self.epochs = _pos_int("epochs", epochs)
-        self.batch_size = _pos_int("batch_size", batch_size)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (0 < lr < 10):
-            raise ValueError(f"lr must be a positive learning rate, got {lr!r}")
-        self.lr = float(lr)
-        if isinstance(test, bool) or not isinstance(test, (int, float)) or not (0 < test < 1):
-            raise ValueError(f"test must be a fraction in (0, 1), got {test!r}")
-        self.test = float(test)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
-        if not isinstance(timing, bool):
-            raise TypeError(f"timing must be a bool, got {timing!r}")
-        self.timing = timing
+        self.dim, self.epochs, self.batch_size, self.seed = int(dim), int(epochs), int(batch_size), int(seed)
+        self.hidden = [64, 32] if hidden is None else [int(h) for h in hidden]
+        self.lr, self.test, self.timing = float(lr), float(test), bool(timing)
 
     # ------------------------------------------------------------------ one model
     def _measure_model(self, model: torch.nn.Module, X: torch.Tensor, y: np.ndarray) -> dict[str, float]:

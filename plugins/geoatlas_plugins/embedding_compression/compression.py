@@ -25,42 +25,32 @@ smaller representation per value):
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
 from geoatlas.interfaces import Encoder
+from geoatlas.validation import NonNegativeInt, PositiveInt, Size
+
+#: a memory budget: the kept fraction of the full table's parameters
+Rate = Annotated[float, Field(gt=0, le=1)]
 
 _M32 = 0xFFFFFFFF
 
 
 # ---------------------------------------------------------------------------- validation
-def _pos_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def _rate(rate: Any) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
-        raise TypeError(f"rate must be a number in (0, 1], got {type(rate).__name__} {rate!r}")
-    rate = float(rate)
-    if not (math.isfinite(rate) and 0.0 < rate <= 1.0):
-        raise ValueError(f"rate (the kept fraction of the full table's parameters) must be in (0, 1], got {rate}")
-    return rate
-
-
 def _cardinalities(cardinalities: Any) -> list[int]:
     if cardinalities is None:
         raise ValueError("cardinalities (the number of values of each field) is required; the ranking task fills it "
                          "in from the data, or give it under params")
     if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
         raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = [_pos_int("cardinalities", c) for c in cardinalities]
+    out = [int(c) for c in cardinalities]
+    if min(out) < 1:
+        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
     if sum(out) > _M32:
         raise ValueError(f"cardinalities sum to {sum(out)}, above the 32-bit id range of the hashes")
     return out
@@ -133,19 +123,13 @@ class CompressedCTR(Encoder):
         super().__init__()
         self.cardinalities = _cardinalities(cardinalities)
         self.n_fields = len(self.cardinalities)
-        self.rate = _rate(rate)
-        self.dim = _pos_int("dim", dim)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        self.rate, self.dim, self.seed = float(rate), int(dim), int(seed)
         self.N = int(sum(self.cardinalities))
         self.full_parameters = self.N * self.dim
         self.budget = int(math.floor(self.rate * self.full_parameters))
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
-        hidden = [64, 32] if hidden is None else list(hidden)
-        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
-            raise ValueError(f"hidden must be a list of positive integers, got {hidden!r}")
+        hidden = [64, 32] if hidden is None else [int(h) for h in hidden]
         layers: list[nn.Module] = []
         width = self.n_fields * self.dim
         for h in hidden:
@@ -205,8 +189,8 @@ class HashTrickEmbedding(CompressedCTR):
         Salt of the hash.
     """
 
-    def __init__(self, cardinalities: list[int] | None = None, rate: float = 0.1, dim: int = 8, hash: str = "mod",
-                 hidden: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, rate: Rate = 0.1, dim: Size = 8, hash: str = "mod",
+                 hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
         if hash not in ("mod", "salted"):
             raise ValueError(f"hash must be 'mod' or 'salted', got {hash!r}")
@@ -238,8 +222,8 @@ class QREmbedding(CompressedCTR):
     operation : {"mult", "add"}
     """
 
-    def __init__(self, cardinalities: list[int] | None = None, rate: float = 0.1, dim: int = 8,
-                 operation: str = "mult", hidden: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, rate: Rate = 0.1, dim: Size = 8,
+                 operation: str = "mult", hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
         if operation not in ("mult", "add"):
             raise ValueError(f"operation must be 'mult' or 'add', got {operation!r}")
@@ -303,11 +287,9 @@ class MixedDimEmbedding(CompressedCTR):
         Temperature of the power law (0 = uniform dims), default 0.3.
     """
 
-    def __init__(self, cardinalities: list[int] | None = None, rate: float = 0.1, dim: int = 8, alpha: float = 0.3,
-                 hidden: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, rate: Rate = 0.1, dim: Size = 8, alpha: Annotated[float, Field(ge=0, le=10)] = 0.3,
+                 hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (0.0 <= alpha <= 10.0):
-            raise ValueError(f"alpha must be a number in [0, 10], got {alpha!r}")
         self.alpha = float(alpha)
         self.dims = mixed_dimensions(self.cardinalities, self.dim, self.budget, self.alpha)
         self.tables = nn.ParameterList([_normal(v, k) for v, k in zip(self.cardinalities, self.dims, strict=True)])
@@ -374,8 +356,8 @@ class TTRecEmbedding(CompressedCTR):
         lookup cost grows as ``r^2``).
     """
 
-    def __init__(self, cardinalities: list[int] | None = None, rate: float = 0.1, dim: int = 8,
-                 rank: int | None = None, max_rank: int = 32, hidden: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, rate: Rate = 0.1, dim: Size = 8,
+                 rank: PositiveInt | None = None, max_rank: PositiveInt = 32, hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
         self.n = _factor3(self.N)
         self.d = _factor_dim(self.dim)
@@ -388,11 +370,11 @@ class TTRecEmbedding(CompressedCTR):
             if params(1) > self.budget:
                 raise ValueError(f"rate {self.rate}: even TT rank 1 needs {params(1)} parameters, above the budget "
                                  f"{self.budget}; raise rate")
-            r, cap = 1, _pos_int("max_rank", max_rank)
+            r, cap = 1, int(max_rank)
             while r < cap and params(r + 1) <= self.budget:
                 r += 1
         else:
-            r = _pos_int("rank", rank)
+            r = int(rank)
         self.rank = r
         std = (0.01 ** 2 / r ** 2) ** (1 / 6)  # entry = sum over r^2 products of three core entries
         self.G1 = _normal(n[0], d[0], r, std=std)
@@ -425,11 +407,11 @@ class ROBEEmbedding(CompressedCTR):
     hash : {"salted", "identity"}
     """
 
-    def __init__(self, cardinalities: list[int] | None = None, rate: float = 0.1, dim: int = 8,
-                 block: int | None = None, signed: bool = True, hash: str = "salted",
-                 hidden: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, rate: Rate = 0.1, dim: Size = 8,
+                 block: Size | None = None, signed: bool = True, hash: str = "salted",
+                 hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
-        self.block = self.dim if block is None else _pos_int("block", block)
+        self.block = self.dim if block is None else int(block)
         if self.dim % self.block:
             raise ValueError(f"block must divide dim {self.dim}, got {self.block}")
         if hash not in ("salted", "identity"):
@@ -477,11 +459,10 @@ class PrunedEmbedding(CompressedCTR):
         Steps between mask updates (default 10).
     """
 
-    def __init__(self, cardinalities: list[int] | None = None, rate: float = 0.1, dim: int = 8,
-                 prune_steps: int = 300, prune_every: int = 10, hidden: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, rate: Rate = 0.1, dim: Size = 8,
+                 prune_steps: PositiveInt = 300, prune_every: PositiveInt = 10, hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
-        self.prune_steps = _pos_int("prune_steps", prune_steps)
-        self.prune_every = _pos_int("prune_every", prune_every)
+        self.prune_steps, self.prune_every = int(prune_steps), int(prune_every)
         self.table = _normal(self.N, self.dim)
         self.register_buffer("mask", torch.ones(self.N, self.dim))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))

@@ -220,7 +220,7 @@ def test_bad_parameters_and_inputs(name):
     with pytest.raises(ValueError, match="rate"):
         ga.create("encoder", name, cardinalities=CARDS, rate=0.0)
     with pytest.raises(TypeError, match="dim"):
-        ga.create("encoder", name, cardinalities=CARDS, rate=0.5, dim=2.0)
+        ga.create("encoder", name, cardinalities=CARDS, rate=0.5, dim=2.5)
     enc = ga.create("encoder", name, cardinalities=CARDS, rate=0.5, dim=4)
     with pytest.raises(ValueError, match=r"\(B, 4\)"):
         enc(torch.zeros(3, 2, dtype=torch.long))
@@ -247,8 +247,12 @@ def test_method_specific_errors():
         ga.create("encoder", "qr_embedding", cardinalities=CARDS, rate=0.01)
     with pytest.raises(ValueError, match="methods"):
         ga.create("measure", "embedding_compression_benchmark", methods=[])
-    with pytest.raises(ValueError, match="rate"):
+    with pytest.raises(ValueError, match="rates"):
         ga.create("measure", "embedding_compression_benchmark", rates=[2.0])
+    with pytest.raises(ValueError, match="epochs"):
+        ga.create("measure", "embedding_compression_benchmark", epochs=0)
+    with pytest.raises(ValueError, match="test"):
+        ga.create("measure", "embedding_compression_benchmark", test=1.5)
     m = ga.create("measure", "embedding_compression_benchmark")
     with pytest.raises(ValueError, match="data"):
         m(data=None)
