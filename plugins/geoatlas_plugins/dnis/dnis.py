@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
+from geoatlas.validation import NonNegativeFloat, PositiveInt, Size
 
 
 def _pos_int(name: str, value: Any) -> int:
@@ -35,7 +36,10 @@ def _cardinalities(cardinalities: Any) -> list[int]:
                          "in from the data, or give it under params")
     if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
         raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    return [_pos_int("cardinalities", c) for c in cardinalities]
+    out = [int(c) for c in cardinalities]
+    if min(out) < 1:
+        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
+    return out
 
 
 def _check_ids(x: Any, cardinalities: list[int], who: str) -> torch.Tensor:
@@ -101,16 +105,13 @@ class DNIS(Encoder):
 
     input_type = "table"
 
-    def __init__(self, cardinalities: list[int] | None = None, dim: int = 16, blocks: list[int] | None = None,
-                 hidden: list[int] | None = None, prune_threshold: float = 0.0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, dim: Size = 16, blocks: list[int] | None = None,
+                 hidden: list[Size] | None = None, prune_threshold: NonNegativeFloat = 0.0) -> None:
         super().__init__()
         self.cardinalities = _cardinalities(cardinalities)
         self.n_fields = F = len(self.cardinalities)
         self.N = int(sum(self.cardinalities))
-        self.dim = d = _pos_int("dim", dim)
-        if isinstance(prune_threshold, bool) or not isinstance(prune_threshold, (int, float)) \
-                or not math.isfinite(prune_threshold) or prune_threshold < 0:
-            raise ValueError(f"prune_threshold must be a finite number >= 0, got {prune_threshold!r}")
+        self.dim = d = int(dim)
         self.prune_threshold = float(prune_threshold)
         if blocks is None:
             b = np.repeat(np.arange(F), self.cardinalities)
@@ -128,9 +129,7 @@ class DNIS(Encoder):
         self.table = nn.Parameter(torch.empty(self.N, d).normal_(std=0.01))
         self.alpha = nn.Parameter(torch.ones(self.n_blocks, d))
         self.register_buffer("mask", torch.ones(self.n_blocks, d))
-        hidden = [64, 32] if hidden is None else list(hidden)
-        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
-            raise ValueError(f"hidden must be a list of positive integers, got {hidden!r}")
+        hidden = [64, 32] if hidden is None else [int(h) for h in hidden]
         layers: list[nn.Module] = []
         width = F * d
         for h in hidden:

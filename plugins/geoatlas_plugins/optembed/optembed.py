@@ -13,7 +13,6 @@ Three stages on one FM/DeepFM model with an ``N x D`` table:
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,33 +21,27 @@ import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
+from geoatlas.validation import (
+    Dropout,
+    FiniteFloat,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    Size,
+)
 
 
 # ---------------------------------------------------------------------------- validation
-def _pos_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def _nonneg(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
-    return value
-
-
 def _cardinalities(cardinalities: Any) -> list[int]:
     if cardinalities is None:
         raise ValueError("cardinalities (the number of values of each field) is required; the ranking task fills it "
                          "in from the data, or give it under params")
     if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
         raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    return [_pos_int("cardinalities", c) for c in cardinalities]
+    out = [int(c) for c in cardinalities]
+    if min(out) < 1:
+        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
+    return out
 
 
 def _check_ids(x: Any, cardinalities: list[int], who: str) -> torch.Tensor:
@@ -163,30 +156,24 @@ class OptEmbed(Encoder):
 
     input_type = "table"
 
-    def __init__(self, cardinalities: list[int] | None = None, dim: int = 16, backbone: str = "deepfm",
-                 hidden: list[int] | None = None, dropout: float = 0.0, alpha: float = 3e-4, norm: int = 1,
-                 threshold_init: float = 0.0, prune_rows: bool = True, sample_dims: bool = True,
-                 stage: str = "supernet", seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[PositiveInt] | None = None, dim: Size = 16, backbone: str = "deepfm",
+                 hidden: list[Size] | None = None, dropout: Dropout = 0.0, alpha: NonNegativeFloat = 3e-4, norm: int = 1,
+                 threshold_init: FiniteFloat = 0.0, prune_rows: bool = True, sample_dims: bool = True,
+                 stage: str = "supernet", seed: NonNegativeInt = 0) -> None:
         super().__init__()
         self.cardinalities = _cardinalities(cardinalities)
         self.n_fields = F = len(self.cardinalities)
         self.N = int(sum(self.cardinalities))
-        self.dim = D = _pos_int("dim", dim)
+        self.dim = D = int(dim)
         if backbone not in ("deepfm", "fm"):
             raise ValueError(f"backbone must be 'deepfm' or 'fm', got {backbone!r}")
         if norm not in (1, 2) or isinstance(norm, bool):
             raise ValueError(f"norm must be 1 or 2, got {norm!r}")
         if stage not in ("supernet", "retrain"):
             raise ValueError(f"stage must be 'supernet' or 'retrain', got {stage!r}")
-        if not 0.0 <= _nonneg("dropout", dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.alpha = _nonneg("alpha", alpha)
-        if isinstance(threshold_init, bool) or not isinstance(threshold_init, (int, float)) or not math.isfinite(threshold_init):
-            raise ValueError(f"threshold_init must be a finite number, got {threshold_init!r}")
+        self.alpha = float(alpha)
         self.backbone, self.norm, self.stage = backbone, int(norm), stage
         self.prune_rows, self.sample_dims = bool(prune_rows), bool(sample_dims)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
         self.generator = torch.Generator().manual_seed(int(seed))
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
@@ -203,9 +190,7 @@ class OptEmbed(Encoder):
         self.register_buffer("dims", torch.full((F,), D - 1, dtype=torch.long))  # j_f (dims = j_f + 1)
         self.fixed_dims = False
         if backbone == "deepfm":
-            hidden = [64, 32] if hidden is None else list(hidden)
-            if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
-                raise ValueError(f"hidden must be a list of positive integers, got {hidden!r}")
+            hidden = [64, 32] if hidden is None else [int(h) for h in hidden]
             layers: list[nn.Module] = []
             width = F * D
             for h in hidden:
