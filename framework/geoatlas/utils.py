@@ -70,3 +70,61 @@ def take(X: Any, idx: Any) -> Any:
     if isinstance(X, torch.Tensor):
         return X[torch.as_tensor(idx)]
     return [X[i] for i in idx]
+
+
+def adjacency_matrix(graph: Any, *, weighted: bool = True, symmetric: bool = False, name: str = "graph") -> Any:
+    """The ``(n, n)`` adjacency matrix (``scipy.sparse`` CSR, float64) of a graph given as a
+    torch-geometric ``Data`` (``edge_index``, ``num_nodes``, ``edge_weight`` when present and
+    ``weighted``), a networkx graph (nodes in sorted order), a scipy sparse matrix or a square
+    array. Repeated edges are summed; ``weighted=False`` gives 0/1 entries; ``symmetric=True``
+    adds the reverse of every edge (an undirected graph). Bad input raises a ``ValueError`` or
+    ``TypeError`` that names ``name``: a malformed ``edge_index``, node ids out of range, a
+    non-square matrix, NaN/Inf weights or no nodes.
+    """
+    import scipy.sparse as sp
+
+    if hasattr(graph, "edge_index") and hasattr(graph, "num_nodes"):
+        ei = graph.edge_index
+        ei = ei.detach().cpu().numpy() if hasattr(ei, "detach") else np.asarray(ei)
+        n = int(graph.num_nodes or 0)
+        if ei.ndim != 2 or ei.shape[0] != 2:
+            raise ValueError(f"{name}.edge_index must have shape (2, E), got {ei.shape}")
+        if ei.size and (ei.min() < 0 or ei.max() >= n):
+            raise ValueError(f"{name}.edge_index holds node ids outside [0, {n})")
+        w = getattr(graph, "edge_weight", None) if weighted else None
+        if w is None:
+            w = np.ones(ei.shape[1])
+        else:
+            w = np.asarray(w.detach().cpu().numpy() if hasattr(w, "detach") else w, dtype=np.float64).reshape(-1)
+            if w.shape[0] != ei.shape[1]:
+                raise ValueError(f"{name}.edge_weight has {w.shape[0]} entries for {ei.shape[1]} edges")
+        A = sp.csr_matrix((w, (ei[0], ei[1])), shape=(n, n), dtype=np.float64)
+    elif hasattr(graph, "adj") and hasattr(graph, "nodes"):  # networkx
+        import networkx as nx
+
+        A = sp.csr_matrix(nx.to_scipy_sparse_array(graph, nodelist=sorted(graph.nodes()), dtype=np.float64,
+                                                   weight="weight" if weighted else None, format="csr"))
+    elif sp.issparse(graph):
+        if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
+            raise ValueError(f"{name}: an adjacency matrix must be square (n, n), got shape {graph.shape}")
+        A = sp.csr_matrix(graph, dtype=np.float64)
+    else:
+        try:
+            arr = np.asarray(graph, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a torch-geometric Data, a networkx graph or an adjacency matrix, "
+                            f"got {type(graph).__name__}") from None
+        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"{name}: an adjacency matrix must be square (n, n), got shape {arr.shape}")
+        A = sp.csr_matrix(arr)
+    A.sum_duplicates()
+    if A.shape[0] == 0:
+        raise ValueError(f"{name} has no nodes")
+    if A.nnz and not np.isfinite(A.data).all():
+        raise ValueError(f"{name}: the adjacency matrix contains NaN or Inf values")
+    if symmetric:
+        A = (A + A.T).tocsr()
+    if not weighted:
+        A = (A != 0).astype(np.float64).tocsr()
+    A.eliminate_zeros()
+    return A

@@ -1,0 +1,43 @@
+"""geoatlas.utils.adjacency_matrix: one graph-to-matrix conversion for every graph plugin."""
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import from_networkx
+
+from geoatlas.utils import adjacency_matrix
+
+
+def test_all_input_forms_agree():
+    G = nx.karate_club_graph()
+    dense = nx.to_numpy_array(G, nodelist=sorted(G), weight=None)
+    for form in (G, from_networkx(G), dense, nx.to_scipy_sparse_array(G, weight=None)):
+        A = adjacency_matrix(form, weighted=False)
+        assert A.shape == (34, 34) and np.array_equal(A.toarray(), dense)
+
+
+def test_weights_duplicates_and_symmetrisation():
+    d = Data(edge_index=torch.tensor([[0, 0, 1], [1, 1, 2]]), num_nodes=3, edge_weight=torch.tensor([1.0, 2.0, 0.5]))
+    A = adjacency_matrix(d).toarray()
+    assert A[0, 1] == 3.0 and A[1, 2] == 0.5 and A[1, 0] == 0.0
+    S = adjacency_matrix(d, symmetric=True, weighted=False).toarray()
+    assert np.array_equal(S, S.T) and S.max() == 1.0
+
+
+@pytest.mark.parametrize("bad, match", [
+    (Data(edge_index=torch.tensor([[0, 5]]), num_nodes=3), r"shape \(2, E\)"),
+    (Data(edge_index=torch.tensor([[0], [7]]), num_nodes=3), r"outside \[0, 3\)"),
+    (np.ones((2, 3)), "square"),
+    (np.array([[0.0, np.nan], [1.0, 0.0]]), "NaN or Inf"),
+    (np.zeros((0, 0)), "no nodes"),
+])
+def test_bad_graphs_are_named(bad, match):
+    with pytest.raises(ValueError, match=match):
+        adjacency_matrix(bad, name="my_graph")
+
+
+def test_not_a_graph():
+    with pytest.raises(TypeError, match="my_graph must be"):
+        adjacency_matrix(object(), name="my_graph")
