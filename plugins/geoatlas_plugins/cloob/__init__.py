@@ -25,7 +25,7 @@ MANIFEST = {
     ],
     "components": {
         "loss": {
-            "cloob": {"target": ".cloob:CLOOB", "summary": "InfoLOOB on Hopfield-retrieved embeddings of both modalities (1/tau = beta = 14.3, fixed)"},
+            "cloob": {"target": ".cloob:CLOOB", "summary": "InfoLOOB on Hopfield-retrieved embeddings of both modalities (fixed 1/tau = 30, beta = 8: the authors' CC run)"},
             "clip": {"target": ".cloob:CLIP", "summary": "CLIP's symmetric cross-modal InfoNCE (baseline of cloob)"},
         },
     },

@@ -17,9 +17,12 @@ import torch.nn.functional as F
 from geoatlas.interfaces import Loss
 from geoatlas.validation import all_finite
 
-#: the authors' defaults (ml-jku/cloob ``--init-inv-tau 14.3``, ``--scale-hopfield 14.3``), both fixed
-INV_TAU = 14.3
-BETA = 14.3
+#: the authors' Conceptual Captions pre-training run (ml-jku/cloob README: ``--init-inv-tau=30``,
+#: ``--scale-hopfield=8``), both fixed; the argparse defaults of ``params.py`` (14.3 / 14.3) are not that run
+INV_TAU = 30.0
+BETA = 8.0
+#: CLIP's initial logit scale 1/0.07 (Radford et al. 2021), the CLIP baseline's default
+CLIP_INV_TAU = 14.3
 
 
 def hopfield_retrieval(state: torch.Tensor, stored: torch.Tensor, beta: float) -> torch.Tensor:
@@ -91,9 +94,9 @@ class CLOOB(Loss):
     Parameters
     ----------
     inv_tau : float
-        Inverse temperature ``1 / tau`` of InfoLOOB (fixed, 14.3 as in the authors' code).
+        Inverse temperature ``1 / tau`` of InfoLOOB (fixed; 30 as in the authors' CC pre-training run).
     beta : float
-        Inverse temperature of the Hopfield retrieval (fixed, 14.3 as in the authors' code).
+        Inverse temperature of the Hopfield retrieval (fixed; 8 as in the authors' CC pre-training run).
     scale_by_tau : bool
         Multiply the loss by ``tau`` (the authors' code does; the paper's equation does not): a
         constant factor.
@@ -132,14 +135,13 @@ class CLIP(Loss):
     Parameters
     ----------
     inv_tau : float
-        Inverse temperature (logit scale), fixed; 14.3 (= 1/0.07, CLIP's initial value) as in
-        CLOOB's code for its CLIP runs.
+        Inverse temperature (logit scale), fixed; 14.3 (= 1/0.07, CLIP's initial value).
     """
 
     requires = ()
     batch_size_independent = False
 
-    def __init__(self, inv_tau: float = INV_TAU) -> None:
+    def __init__(self, inv_tau: float = CLIP_INV_TAU) -> None:
         super().__init__()
         self.inv_tau = _check_scale("inv_tau", inv_tau)
 

@@ -74,10 +74,12 @@ def cloob_reference(x, y, inv_tau, beta):
 def test_cloob_equals_reference(seed):
     x, y = _pair(seed, n=10, d=6)
     loss = ga.create("loss", "cloob")
-    assert (loss.inv_tau, loss.beta) == (14.3, 14.3)
-    assert float(loss([3 * x, y], {})) == pytest.approx(cloob_reference(x, y, 14.3, 14.3), abs=1e-10)
+    assert (loss.inv_tau, loss.beta) == (30.0, 8.0)  # the authors' CC run (README: --init-inv-tau=30 --scale-hopfield=8)
+    assert float(loss([3 * x, y], {})) == pytest.approx(cloob_reference(x, y, 30.0, 8.0), abs=1e-10)
+    other = ga.create("loss", "cloob", inv_tau=14.3, beta=14.3)
+    assert float(other([x, y], {})) == pytest.approx(cloob_reference(x, y, 14.3, 14.3), abs=1e-10)
     unscaled = ga.create("loss", "cloob", scale_by_tau=False)
-    assert float(unscaled([x, y], {})) == pytest.approx(14.3 * float(loss([x, y], {})), abs=1e-9)
+    assert float(unscaled([x, y], {})) == pytest.approx(30.0 * float(loss([x, y], {})), abs=1e-9)
 
 
 def test_large_beta_retrieves_itself():
@@ -87,7 +89,7 @@ def test_large_beta_retrieves_itself():
     big = ga.create("loss", "cloob", beta=1e4, scale_by_tau=False)
     nn_x = x[(y @ x.T).argmax(1)]
     nn_y = y[(x @ y.T).argmax(1)]
-    ref = float(info_loob(x, nn_x, 14.3) + info_loob(y, nn_y, 14.3))
+    ref = float(info_loob(x, nn_x, 30.0) + info_loob(y, nn_y, 30.0))
     assert float(big([x, y], {})) == pytest.approx(ref, abs=1e-6)
 
 
