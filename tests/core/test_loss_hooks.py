@@ -4,6 +4,7 @@ copies of the encoder), and labels given to a pre-training loss (``pretrain.labe
 import copy
 
 import numpy as np
+import pytest
 import torch
 
 from geoatlas.interfaces import Loss
@@ -57,3 +58,13 @@ def test_views_batches_carry_labels_when_given(tmp_path):
     y = np.array([0, 1, 0, 1, 1, 0, 1, 0])
     tr.fit(torch.randn(8, 3), y, views=lambda xb, g: [xb, xb + 0.1])
     assert len(loss.seen_y) == 2 and sorted(torch.cat(loss.seen_y).tolist()) == sorted(y.tolist())
+
+
+def test_lr_decay_is_exponential_per_epoch_and_resumes(tmp_path):
+    model = torch.nn.Linear(3, 1)
+    spec = TrainSpec(epochs=3, batch_size=4, lr=0.1, lr_decay=0.5, checkpoint_seconds=0)
+    tr = Trainer(model, spec, "raw", "vector", 0, tmp_path / "c.pt", lambda m: None)
+    tr.fit(torch.randn(8, 3), np.zeros((8, 1)))
+    assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
+    state = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.1 * 0.5**3)

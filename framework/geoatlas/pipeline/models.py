@@ -336,6 +336,10 @@ class Trainer:
             loss_hook = getattr(self.loss, "on_epoch_end", None)
             if loss_hook is not None:
                 loss_hook(epoch)
+            decay = getattr(self.train, "lr_decay", 1.0)
+            if self.opt is not None and decay != 1.0:
+                for group in self.opt.param_groups:
+                    group["lr"] *= decay
             rec = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
             if monitor is not None:
                 was_training = self.model.training

@@ -80,6 +80,7 @@ class TrainOverrides(_Strict):
     optimizer: Literal[OPTIMIZERS] | None = None  # type: ignore[valid-type]
     lr: float | None = Field(None, gt=0)
     weight_decay: float | None = Field(None, ge=0)
+    lr_decay: float | None = Field(None, gt=0, le=1)
     checkpoint_seconds: float | None = Field(None, ge=0)
 
 
@@ -94,6 +95,12 @@ class TrainSpec(_Strict):
     optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    lr_decay: float = Field(
+        1.0, gt=0, le=1,
+        description="multiply the learning rate by this after every epoch (exponential decay, as NFE and many "
+        "knowledge-graph papers train; 1: constant). The current rate is in the optimiser's checkpoint, so a "
+        "resumed run continues the schedule",
+    )
     checkpoint_seconds: float = Field(
         5.0, ge=0,
         description="save a checkpoint after an epoch once this many seconds have passed since the last one "
