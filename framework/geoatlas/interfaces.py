@@ -323,6 +323,10 @@ class Measure(abc.ABC):
 
     needs_model: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_init_params(cls)  # annotated constraints checked at construction, as for encoders
+
     @abc.abstractmethod
     def __call__(self, model: Any = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """The measured numbers."""

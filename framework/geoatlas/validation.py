@@ -33,6 +33,7 @@ import typing
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import Field
 
 #: largest size (features, channels, hidden width, samples) a parameter may ask for
@@ -230,3 +231,42 @@ __all__ = [
     "PositiveInt", "Probability", "Size", "check_encoder_input", "check_params", "check_sample_size", "check_tensor",
     "check_weights", "checks", "enabled", "param_problems", "set_checks", "short",
 ]
+
+
+def check_cardinalities(cardinalities: Any, who: str = "encoder") -> list[int]:
+    """The number of values of each categorical field, as a list of positive ints; a clear
+    ``ValueError`` naming ``who`` otherwise (``None``: the ranking task fills it in from the data)."""
+    if cardinalities is None:
+        raise ValueError(f"{who}: cardinalities (the number of values of each field) is required; the ranking task "
+                         "fills it in from the data, or give it under params")
+    if isinstance(cardinalities, (int, np.integer)) or isinstance(cardinalities, (str, bytes)) or not len(cardinalities):
+        raise ValueError(f"{who}: cardinalities must be a non-empty list of ints (one per field), got {short(cardinalities)}")
+    out = []
+    for c in cardinalities:
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
+            raise ValueError(f"{who}: cardinalities must be positive integers, got {short(cardinalities)}")
+        out.append(int(c))
+    return out
+
+
+def check_id_table(x: Any, cardinalities: Sequence[int], who: str = "encoder") -> Any:
+    """A ``(B, F)`` table of categorical ids as an int64 tensor, each field's ids in
+    ``0..cardinalities[f]-1``; a ``ValueError`` naming ``who`` and the first bad field otherwise."""
+    import torch
+
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(np.asarray(x))
+    n_fields = len(cardinalities)
+    if x.dim() != 2 or x.shape[1] != n_fields:
+        raise ValueError(f"{who} expects a (B, {n_fields}) table of field ids, got shape {tuple(x.shape)}")
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise ValueError(f"{who} expects integer field ids, got dtype {x.dtype}")
+    x = x.long()
+    if len(x) and enabled():
+        card = torch.as_tensor(list(cardinalities), dtype=torch.long, device=x.device)
+        bad_mask = (x < 0) | (x >= card)
+        if bad_mask.any():
+            bad = int(bad_mask.any(0).nonzero()[0, 0])
+            raise ValueError(f"{who}: field {bad} has ids outside 0..{int(cardinalities[bad]) - 1} "
+                             f"(got {int(x[:, bad].min())}..{int(x[:, bad].max())})")
+    return x

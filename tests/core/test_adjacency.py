@@ -41,3 +41,36 @@ def test_bad_graphs_are_named(bad, match):
 def test_not_a_graph():
     with pytest.raises(TypeError, match="my_graph must be"):
         adjacency_matrix(object(), name="my_graph")
+
+
+def test_id_table_and_cardinalities_checks():
+    from geoatlas.validation import check_cardinalities, check_id_table
+
+    assert check_cardinalities([3, 4], "fm") == [3, 4]
+    for bad in (None, 3, [], [2, 0], [2, True], "ab"):
+        with pytest.raises(ValueError, match="fm: cardinalities"):
+            check_cardinalities(bad, "fm")
+    ok = check_id_table(np.array([[0, 3], [2, 1]]), [3, 4], "fm")
+    assert ok.dtype == torch.int64
+    with pytest.raises(ValueError, match=r"fm: field 1 has ids outside 0..3 \(got 1..4\)"):
+        check_id_table(torch.tensor([[0, 4], [2, 1]]), [3, 4], "fm")
+    with pytest.raises(ValueError, match=r"\(B, 2\) table"):
+        check_id_table(torch.zeros(3, 3, dtype=torch.long), [3, 4], "fm")
+    with pytest.raises(ValueError, match="integer field ids"):
+        check_id_table(torch.zeros(3, 2), [3, 4], "fm")
+
+
+def test_measure_constructors_are_checked():
+    from geoatlas.interfaces import Measure
+    from geoatlas.validation import Size
+
+    class M(Measure):
+        def __init__(self, k: Size = 3) -> None:
+            self.k = k
+
+        def __call__(self, model=None, data=None):
+            return {"k": self.k}
+
+    assert M(k=2)()["k"] == 2
+    with pytest.raises((ValueError, TypeError), match="k"):
+        M(k=0)
