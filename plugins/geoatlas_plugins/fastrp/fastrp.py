@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from geoatlas.interfaces import Descriptor
+from geoatlas.utils import adjacency_matrix
 
 INPUT_MATRICES = ("trans", "adj")
 PROJECTIONS = ("sparse", "gaussian")
@@ -33,40 +34,14 @@ OUTPUTS = ("features", "graph_nodes")
 
 def adjacency(X: Any) -> sp.csr_matrix:
     """The ``(n, n)`` adjacency matrix (float64 CSR) of a torch-geometric ``Data`` (its
-    ``edge_index``, with ``edge_weight`` when present), a networkx graph, a scipy sparse matrix
-    or a square array. Raises ``ValueError``/``TypeError`` naming the problem."""
-    if hasattr(X, "edge_index") and hasattr(X, "num_nodes"):
-        ei = X.edge_index
-        n = int(X.num_nodes or 0)
-        ei = ei.detach().cpu().numpy() if hasattr(ei, "detach") else np.asarray(ei)
-        if ei.ndim != 2 or ei.shape[0] != 2:
-            raise ValueError(f"X.edge_index must have shape (2, E), got {ei.shape}")
-        w = getattr(X, "edge_weight", None)
-        w = np.ones(ei.shape[1]) if w is None else np.asarray(w.detach().cpu().numpy() if hasattr(w, "detach") else w, dtype=np.float64)
-        if ei.size and (ei.min() < 0 or ei.max() >= n):
-            raise ValueError(f"X.edge_index holds node ids outside [0, {n})")
-        A = sp.csr_matrix((w, (ei[0], ei[1])), shape=(n, n), dtype=np.float64)
-        A.sum_duplicates()
-    elif hasattr(X, "adj") and hasattr(X, "nodes"):  # networkx
-        import networkx as nx
-
-        A = sp.csr_matrix(nx.to_scipy_sparse_array(X, nodelist=sorted(X.nodes()), dtype=np.float64, format="csr"))
-    elif sp.issparse(X):
-        A = sp.csr_matrix(X, dtype=np.float64)
-    else:
-        try:
-            arr = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"X must be a torch-geometric Data, a networkx graph or an adjacency matrix, got {type(X).__name__}") from None
-        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-            raise ValueError(f"an adjacency matrix must be square (n, n), got shape {arr.shape}")
-        A = sp.csr_matrix(arr)
-    if A.shape[0] == 0:
-        raise ValueError("the graph is empty (0 nodes)")
-    if not np.isfinite(A.data).all():
-        raise ValueError("the adjacency matrix contains NaN or Inf values")
+    ``edge_index``, with ``edge_weight`` when present), a networkx graph (its ``weight``
+    attribute), a scipy sparse matrix or a square array: the core's
+    :func:`geoatlas.utils.adjacency_matrix` (repeated edges summed, no symmetrisation), which
+    raises ``ValueError``/``TypeError`` naming ``X`` for a malformed ``edge_index``, ids out of
+    range, a non-square matrix, NaN/Inf or no nodes; FastRP also rejects negative weights."""
+    A = adjacency_matrix(X, weighted=True, symmetric=False, name="X")
     if (A.data < 0).any():
-        raise ValueError("the adjacency matrix has negative edge weights")
+        raise ValueError("X: the adjacency matrix has negative edge weights")
     return A
 
 

@@ -160,13 +160,19 @@ def test_bad_input_raises_clear_errors():
         d.transform(bad)
     with pytest.raises(ValueError, match="negative"):
         d.transform(-A)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="X has no nodes"):
         d.transform(np.zeros((0, 0)))
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match="square"):  # sparse input is checked too (core adjacency_matrix)
+        d.transform(sp.csr_matrix(np.ones((3, 4))))
     with pytest.raises(TypeError, match="Data"):
         d.transform(object())
     from torch_geometric.data import Data
 
     with pytest.raises(ValueError, match="edge_index"):
         d.transform(Data(edge_index=torch.tensor([[0, 7], [1, 0]]), num_nodes=3))
+    with pytest.raises(ValueError, match="edge_weight"):
+        d.transform(Data(edge_index=torch.tensor([[0, 1], [1, 0]]), edge_weight=torch.ones(3), num_nodes=3))
     with pytest.raises(ValueError, match="graph_nodes"):
         ga.create("descriptor", "fastrp", dim=4, output="graph_nodes").transform(A)
