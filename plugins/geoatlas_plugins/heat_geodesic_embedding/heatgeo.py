@@ -134,6 +134,33 @@ def heat_geodesic_distance(H: np.ndarray, t: float, harnack_regul: float = 0.0, 
     return np.sqrt(d2) ** scale_factor
 
 
+# ---------------------------------------------------------------------------- automatic diffusion time
+def heat_entropy(H: np.ndarray) -> float:
+    """``-sum_ij H_ij log(H_ij + 1e-10)`` of a heat kernel (negative entries set to 0)."""
+    H = np.where(H < 0, 0.0, H)
+    return float(-(H * np.log(H + 1e-10)).sum())
+
+
+def kneedle(x: np.ndarray, y: np.ndarray, S: float = 0.5) -> int:
+    """Index of the knee of an increasing concave curve (Kneedle, offline): on the curve scaled to
+    the unit square, the first local maximum of ``y_n - x_n`` after which the difference falls
+    below ``max - S * mean(diff(x_n))`` before the next local maximum; the global maximum otherwise."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    xn = (x - x.min()) / max(np.ptp(x), 1e-300)
+    yn = (y - y.min()) / max(np.ptp(y), 1e-300)
+    d = yn - xn
+    if len(d) < 3:
+        return int(np.argmax(d))
+    lmx = [i for i in range(1, len(d) - 1) if d[i] >= d[i - 1] and d[i] >= d[i + 1]]
+    step = float(np.mean(np.diff(xn)))
+    for k, i in enumerate(lmx):
+        thr = d[i] - S * step
+        end = lmx[k + 1] if k + 1 < len(lmx) else len(d)
+        if any(d[j] < thr for j in range(i + 1, end)):
+            return int(i)
+    return int(np.argmax(d))
+
+
 # ---------------------------------------------------------------------------- MDS
 def classical_mds(D: np.ndarray, n_components: int) -> np.ndarray:
     """Torgerson MDS: top eigenvectors of ``-1/2 J D^2 J``."""
@@ -190,8 +217,12 @@ class HeatGeodesic(Descriptor):
         Neighbours for the affinity graph (the authors' experiments use 5-15).
     decay : float
         Alpha-decay exponent of PHATE's kernel (``graph_type="alpha"``).
-    tau : float
-        Diffusion time ``t`` (the authors' ``HeatGeo`` default 10).
+    tau : float or "auto"
+        Diffusion time ``t`` (the authors' ``HeatGeo`` default 10). ``"auto"``: the knee of the
+        heat-kernel entropy ``E(t) = -sum H_t log H_t`` over ``linspace(0.05, tau_max, n_tau)``
+        (the authors' rule; chosen ``t`` in ``tau_``).
+    tau_max, n_tau : float, int
+        Grid of the automatic choice (the authors' defaults 50 and 10 for ``tau="auto"``).
     order : int
         Chebyshev order ``K`` (the authors' default 32). When ``auto_order`` is on and ``K`` is too
         low for ``t phi`` (the truncation bound exceeds ``cheb_tol``), the order actually used
@@ -224,10 +255,12 @@ class HeatGeodesic(Descriptor):
     input_type: ClassVar[str] = "vector"
     per_sample: ClassVar[bool] = False
 
-    def __init__(self, knn: int = 5, decay: float = 40.0, tau: float = 10.0, order: int = 32, auto_order: bool = True,
+    def __init__(self, knn: int = 5, decay: float = 40.0, tau: float | Literal["auto"] = 10.0, order: int = 32, auto_order: bool = True,
                  cheb_tol: float = 1e-10, lap_type: Literal["normalized", "combinatorial"] = "normalized",
                  graph_type: Literal["alpha", "knn"] = "alpha", harnack_regul: float = 0.0, scale_factor: float = 1.0,
-                 emb_dim: int = 2, mds_solver: Literal["smacof", "classic"] = "smacof", seed: int = 0) -> None:
+                 emb_dim: int = 2, mds_solver: Literal["smacof", "classic"] = "smacof", seed: int = 0,
+                 tau_max: float = 50.0, n_tau: int = 10) -> None:
+        self.tau_max, self.n_tau = tau_max, n_tau
         self.knn, self.decay, self.tau, self.order, self.auto_order = knn, decay, tau, order, auto_order
         self.cheb_tol, self.lap_type, self.graph_type = cheb_tol, lap_type, graph_type
         self.harnack_regul, self.scale_factor, self.emb_dim = harnack_regul, scale_factor, emb_dim
@@ -255,7 +288,10 @@ class HeatGeodesic(Descriptor):
         integer("emb_dim", 1)
         integer("seed", 0)
         real("decay", 0.0, True)
-        real("tau", 0.0, True)
+        if not (isinstance(self.tau, str) and self.tau == "auto"):
+            real("tau", 0.0, True)
+        real("tau_max", 0.05, True)
+        integer("n_tau", 3)
         real("cheb_tol", 0.0, True)
         real("harnack_regul", 0.0, False, 1.0)
         real("scale_factor", 0.0, True)
@@ -290,12 +326,25 @@ class HeatGeodesic(Descriptor):
         else:
             lmax = float(np.linalg.eigvalsh(L.toarray()).max())
         phi = max(lmax / 2.0, 1e-12)
-        order = int(self.order)
-        if self.auto_order and chebyshev_tail(self.tau, phi, order) > self.cheb_tol:
-            order = chebyshev_order_for(self.tau, phi, self.cheb_tol, start=order)
-        H = chebyshev_heat(L, np.eye(n), float(self.tau), order, phi)
-        H = 0.5 * (H + H.T)
-        D = heat_geodesic_distance(H, float(self.tau), float(self.harnack_regul), float(self.scale_factor))
+
+        def heat(t: float) -> tuple[np.ndarray, int]:
+            order = int(self.order)
+            if self.auto_order and chebyshev_tail(t, phi, order) > self.cheb_tol:
+                order = chebyshev_order_for(t, phi, self.cheb_tol, start=order)
+            H = chebyshev_heat(L, np.eye(n), t, order, phi)
+            return 0.5 * (H + H.T), order
+
+        if isinstance(self.tau, str):
+            taus = np.linspace(0.05, float(self.tau_max), int(self.n_tau))
+            kernels = [heat(float(t)) for t in taus]
+            self.entropies_ = np.array([heat_entropy(H) for H, _ in kernels])
+            k = kneedle(taus, self.entropies_, S=0.5)
+            self.tau_ = float(taus[k])
+            H, order = kernels[k]
+        else:
+            self.tau_ = float(self.tau)
+            H, order = heat(self.tau_)
+        D = heat_geodesic_distance(H, self.tau_, float(self.harnack_regul), float(self.scale_factor))
         return D, H, order, phi
 
     def _graph(self, X: Any) -> tuple[sp.csr_matrix, np.ndarray | None]:

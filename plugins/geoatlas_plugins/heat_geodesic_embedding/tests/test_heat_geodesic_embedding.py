@@ -147,3 +147,18 @@ def test_bad_input():
         HeatGeodesic(knn=3).fit(X).transform(X[:, :2])
     with pytest.raises(RuntimeError, match="fit"):
         HeatGeodesic().transform(X)
+
+
+def test_kneedle_finds_an_obvious_corner_and_auto_tau():
+    from geoatlas_plugins.heat_geodesic_embedding.heatgeo import kneedle
+
+    x = np.arange(11.0)
+    assert kneedle(x, np.minimum(x, 3.0)) == 3
+    assert kneedle(x, np.minimum(x, 7.0)) == 7
+    G, _ = _grid(6)
+    d = HeatGeodesic(tau="auto", tau_max=20.0, n_tau=6, mds_solver="classic").fit(G)
+    grid = np.linspace(0.05, 20.0, 6)
+    assert np.isclose(grid, d.tau_).any()
+    assert np.all(np.diff(d.entropies_) > 0)  # entropy of the heat kernel grows with t
+    with pytest.raises(TypeError, match="tau"):
+        HeatGeodesic(tau="sometimes").fit(G)
