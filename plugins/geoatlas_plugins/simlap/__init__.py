@@ -9,8 +9,8 @@ MANIFEST = {
     "class c1 paired with a class c2, the samples of c2 (other view) are positives in the subspace chosen "
     "by a learned class-pair gate g(c1, c2) in (0, 1)^D, and the samples of neither class are negatives "
     "(multi-positive InfoNCE, learnable temperature). With identical pairs and an all-ones gate it is a "
-    "supervised multi-positive InfoNCE. Also registers the task supervised_pretraining (the representation "
-    "task with labels given to the loss).",
+    "supervised multi-positive InfoNCE."
+    "Use it in the representation task with pretrain.labels: true.",
     "api": ">=1,<2",
     "status": "experimental",
     "papers": [
@@ -25,9 +25,6 @@ MANIFEST = {
     "components": {
         "loss": {
             "simlap": {"target": ".simlap:SimLAP", "summary": "SimLAP: arbitrary class pairs, learned class-pair gate, multi-positive InfoNCE (supervised)"},
-        },
-        "task": {
-            "supervised_pretraining": {"target": ".simlap:SupervisedPretraining", "summary": "representation learning whose pre-training loss sees the training labels, then linear / kNN probes"},
         },
     },
     "extras": [],

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geoatlas.interfaces import Loss, Task, TaskOutput
+from geoatlas.interfaces import Loss
 from geoatlas.validation import Size, all_finite
 
 PAIRINGS = ("arbitrary", "identical", "distinct")
@@ -49,14 +49,15 @@ def simlap_masks(y: torch.Tensor, y1: torch.Tensor, y2: torch.Tensor) -> tuple[t
 
 
 def multipositive_nce(logits: torch.Tensor, pos: torch.Tensor, excluded: torch.Tensor) -> torch.Tensor:
-    """``sum_{i, j in P_i} [ log(exp l_ij + sum_{k not in E_i} exp l_ik) - l_ij ] / |P|``: each
-    positive competes with the negatives only (not with the other positives)."""
+    """``mean_i (1/|P_i|) sum_{j in P_i} [ log(exp l_ij + sum_{k not in E_i} exp l_ik) - l_ij ]``:
+    each positive competes with the negatives only (not with the other positives); the positives
+    of an anchor are averaged, then the anchors (the authors' ``multipos_ce_loss``: a row without
+    positives contributes 0 and still counts in the mean over rows)."""
     neg = torch.logsumexp(logits.masked_fill(excluded, float("-inf")), dim=1, keepdim=True)
     per_pair = torch.logaddexp(logits, neg.expand_as(logits)) - logits
-    n_pos = pos.sum()
-    if int(n_pos) == 0:
-        return (logits * 0.0).sum()
-    return (per_pair * pos).sum() / n_pos
+    n_pos = pos.sum(dim=1)
+    per_row = torch.where(pos, per_pair, torch.zeros_like(per_pair)).sum(dim=1) / n_pos.clamp_min(1)
+    return per_row.mean()
 
 
 class SimLAP(Loss):
@@ -176,7 +177,7 @@ class SimLAP(Loss):
         if d != self.embed_dim:
             raise ValueError(f"simlap: embeddings have {d} dimensions but embed_dim={self.embed_dim}")
         if "y" not in batch or batch["y"] is None:
-            raise ValueError("simlap is supervised: it needs class labels batch['y'] (use the task supervised_pretraining)")
+            raise ValueError("simlap is supervised: it needs class labels batch['y'] (set pretrain.labels: true in the representation task)")
         y = torch.as_tensor(batch["y"], device=z1.device)
         if y.is_floating_point() or y.is_complex():
             raise TypeError(f"simlap: labels batch['y'] must be integer class ids, got dtype {y.dtype}")
@@ -190,49 +191,3 @@ class SimLAP(Loss):
 
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, embed_dim={self.embed_dim}, pairing={self.pairing!r}, gate={self.gate_kind!r}"
-
-
-class _LabelledContext:
-    """A task context whose ``train`` passes the training labels to the loss (``batch["y"]``)."""
-
-    def __init__(self, ctx: Any, y: Any) -> None:
-        self._ctx, self._y = ctx, y
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ctx, name)
-
-    def train(self, label: str, model: Any, X: Any, y: Any, *, targets: str | None = None, **kw: Any) -> Any:
-        return self._ctx.train(label, model, X, self._y, targets="classification", **kw)
-
-
-class SupervisedPretraining(Task):
-    """The representation task (views, ``pretrain:`` loss, linear / kNN probes) with the training
-    labels given to the pre-training loss as ``batch["y"]``: supervised contrastive pre-training
-    (SimLAP, SupCon-style losses). Everything else is the registered ``representation`` task,
-    used through ``geoatlas.create``.
-
-    Parameters
-    ----------
-    embedding_dim, knn_k : int
-        As for the ``representation`` task.
-    """
-
-    data_types = ("vector", "image", "point_cloud", "graph", "sequence", "spd", "features")
-    dataset_tasks = ("classification",)
-    default_metrics = ("accuracy",)
-    default_loss = None
-    uses_labels = True
-    model_kinds = ("encoder",)
-    pretrain = "required"
-
-    def __init__(self, embedding_dim: Size = 64, knn_k: Size = 20) -> None:
-        import geoatlas as ga
-
-        self.embedding_dim, self.knn_k = embedding_dim, knn_k
-        self._inner = ga.create("task", "representation", embedding_dim=embedding_dim, knn_k=knn_k)
-
-    def split(self, bundle: Any, split: Any, seed: int) -> dict[str, Any]:
-        return self._inner.split(bundle, split, seed)
-
-    def fit(self, ctx: Any, label: str, model: Any, data: dict[str, Any]) -> TaskOutput:
-        return self._inner.fit(_LabelledContext(ctx, data["y_train"]), label, model, data)

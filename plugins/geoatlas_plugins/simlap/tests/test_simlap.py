@@ -1,5 +1,5 @@
 """SimLAP: identical pairs + open gate = multi-positive InfoNCE (loops; PML SupConLoss where it matches),
-masks, gate range, centring invariance, gradcheck, the supervised_pretraining task, errors."""
+masks, gate range, centring invariance, gradcheck, labels through the representation task, errors."""
 
 import math
 
@@ -24,18 +24,35 @@ def _views(seed, b=12, d=6, k=3, dtype=torch.float64):
 
 def multipos_loops(z1, z2, y, t):
     """Multi-positive InfoNCE written out: anchor i (view 1), positives j with y_j == y_i (view 2,
-    itself included), negatives k with y_k != y_i; each positive against the negatives only."""
+    itself included), negatives k with y_k != y_i; each positive against the negatives only; the
+    positives of an anchor averaged, then the anchors (the authors' multipos_ce_loss)."""
     z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
     n = len(y)
-    total, count = 0.0, 0
+    total = 0.0
     for i in range(n):
         neg = sum(math.exp(float(z1[i] @ z2[k]) / t) for k in range(n) if y[k] != y[i])
+        row, count = 0.0, 0
         for j in range(n):
             if y[j] == y[i]:
                 lij = float(z1[i] @ z2[j]) / t
-                total += math.log(math.exp(lij) + neg) - lij
+                row += math.log(math.exp(lij) + neg) - lij
                 count += 1
-    return total / count
+        total += row / count
+    return total / n
+
+
+def test_anchor_mean_differs_from_pair_mean():
+    """Unequal class counts: the per-anchor mean (the authors') is not the mean over all pairs."""
+    z1, z2, _ = _views(3, b=7, k=3)
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 2])
+    loss = ga.create("loss", "simlap", num_classes=3, embed_dim=6, pairing="identical", gate="open")
+    ours = float(loss([z1, z2], {"y": y}))
+    assert ours == pytest.approx(multipos_loops(z1, z2, y, 0.1), abs=1e-12)
+    logits = 10.0 * F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T
+    pos, exc = simlap_masks(y, y, y)
+    neg = torch.logsumexp(logits.masked_fill(exc, float("-inf")), dim=1, keepdim=True)
+    pair_mean = float(((torch.logaddexp(logits, neg.expand_as(logits)) - logits) * pos).sum() / pos.sum())
+    assert abs(ours - pair_mean) > 1e-3
 
 
 @settings(max_examples=20, deadline=None)
@@ -116,11 +133,21 @@ def test_gradcheck_and_check_loss():
     assert any(p.requires_grad for p in learned.parameters())  # the gate and the scale are trained with the model
 
 
-def test_supervised_pretraining_passes_labels():
-    task = ga.create("task", "supervised_pretraining", embedding_dim=8)
-    assert task.uses_labels and task.pretrain == "required"
-    with pytest.raises(ValueError, match="embedding_dim"):
-        ga.create("task", "supervised_pretraining", embedding_dim=0)
+def test_representation_task_gives_labels(tmp_path):
+    """pretrain.labels: true hands the training labels to the loss (batch['y']); without it simlap refuses."""
+    spec = {
+        "name": "simlap_labels", "seed": 0, "task": {"name": "representation", "params": {"embedding_dim": 8}},
+        "data": {"dataset": "sklearn_digits", "split": {"test": 0.25, "stratify": True}},
+        "models": {"mlp": {"encoder": "mlp", "params": {"hidden": [16]}}},
+        "pretrain": {"labels": True, "loss": {"name": "simlap", "params": {"num_classes": 10, "embed_dim": 8, "gate_in_dim": 8, "gate_mlp_dim": 8}},
+                     "views": {"noise": 0.1, "n_views": 2}, "epochs": 1, "batch_size": 256, "probes": ["linear"]},
+        "plots": False,
+    }
+    res = ga.Pipeline.from_dict(spec).run(runs_root=tmp_path, progress=False)
+    assert res["mlp"]["probes"]["linear"]["accuracy"] > 0.5
+    spec["pretrain"]["labels"] = False
+    with pytest.raises(Exception, match="supervised|labels|requires"):
+        ga.Pipeline.from_dict(spec).run(runs_root=tmp_path, progress=False)
 
 
 def test_bad_input():
