@@ -127,6 +127,23 @@ def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool
     return p
 
 
+def _training_labels(split: dict[str, Any]) -> Any:
+    """The labels shared steps may fit on. One graph with node labels carries every node's label
+    (its encoders train through the train mask): the test nodes' labels are hidden as -1, the
+    scikit-learn convention for unlabelled samples, so no step can learn from them."""
+    y = split.get("y_train")
+    mask = split.get("train_mask")
+    if mask is None or y is None:
+        return y
+    y = np.array(y, copy=True)
+    if not np.issubdtype(y.dtype, np.integer):
+        y = y.astype(np.float64)
+        y[~np.asarray(mask, dtype=bool)] = np.nan
+        return y
+    y[~np.asarray(mask, dtype=bool)] = -1
+    return y
+
+
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return obj.tolist()
@@ -245,7 +262,8 @@ class _Run:
             hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"n_samples": len(bundle), "data_type": bundle.data_type, "task": task_name})
             step = "steps"
             hooks.call_hook("before_step", step=step, spec=spec_dict)
-            shared, Xtr, Xte, dt = self._fit_steps(spec.steps, split["X_train"], split["X_test"], bundle.data_type, split["y_train"])
+            shared, Xtr, Xte, dt = self._fit_steps(spec.steps, split["X_train"], split["X_test"], bundle.data_type,
+                                                   _training_labels(split))
             hooks.call_hook("after_step", step=step, spec=spec_dict, outputs={"data_type": dt})
             from .context import TaskContext
 

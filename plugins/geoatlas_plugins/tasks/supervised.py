@@ -33,6 +33,16 @@ def holdout_split(bundle: DataBundle, split: Any, seed: int, stratify: bool) -> 
             "n_train": len(idx_tr), "n_test": len(idx_te), "index_train": idx_tr, "index_test": idx_te}
 
 
+def _node_rows(ctx: Any, X: Any, mask: Any) -> np.ndarray:
+    """Per-node feature rows of the nodes in ``mask``: ``X`` is a graph (its ``x``) or an
+    ``(n_nodes, d)`` array made by a descriptor step."""
+    F = ctx.flatten(X.x if hasattr(X, "x") and hasattr(X, "num_nodes") else X)
+    mask = np.asarray(mask, dtype=bool)
+    if len(F) != len(mask):
+        raise ValueError(f"the node features have {len(F)} rows for a graph of {len(mask)} nodes")
+    return F[mask]
+
+
 class _Supervised(Task):
     targets = "classification"
     model_kinds = ("encoder", "classifier")
@@ -44,10 +54,15 @@ class _Supervised(Task):
     def fit(self, ctx: Any, label: str, model: Any, data: dict[str, Any]) -> TaskOutput:
         dt = data["data_type"]
         if model.encoder is None:
-            est = ctx.fit_estimator(model, data["X_train"], data["y_train"], self.targets)
+            train_mask, test_mask = data.get("train_mask"), data.get("test_mask")
+            if train_mask is not None:  # one graph: node features, fit on the training nodes only
+                est = ctx.fit_estimator(model, _node_rows(ctx, data["X_train"], train_mask),
+                                        np.asarray(data["y_train"])[np.asarray(train_mask, dtype=bool)], self.targets)
+            else:
+                est = ctx.fit_estimator(model, data["X_train"], data["y_train"], self.targets)
 
             def predict_est(X: Any) -> dict[str, Any]:
-                F = ctx.flatten(X)
+                F = _node_rows(ctx, X, test_mask) if test_mask is not None else ctx.flatten(X)
                 out = {"labels": est.predict(F)}
                 if self.targets == "classification" and hasattr(est, "predict_proba"):
                     out["scores"] = est.predict_proba(F)
