@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
-
-
-def _cardinalities(cardinalities: Any) -> list[int]:
-    if cardinalities is None:
-        raise ValueError(
-            "cardinalities (the number of values of each field) is required; the ranking task fills it in "
-            "from the data, or give it under params"
-        )
-    if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
-        raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = []
-    for c in cardinalities:
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
-            raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
-        out.append(int(c))
-    return out
+from geoatlas.validation import check_cardinalities, check_id_table
 
 
 class _FieldTable(Encoder):
@@ -34,7 +17,7 @@ class _FieldTable(Encoder):
 
     def __init__(self, cardinalities: list[int] | None, dim: int) -> None:
         super().__init__()
-        self.cardinalities = _cardinalities(cardinalities)
+        self.cardinalities = check_cardinalities(cardinalities, type(self).__name__)
         self.n_fields = len(self.cardinalities)
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]])
         self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.long), persistent=False)
@@ -42,19 +25,7 @@ class _FieldTable(Encoder):
         self.table = nn.Embedding(int(sum(self.cardinalities)), dim)
 
     def _ids(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            x = torch.as_tensor(np.asarray(x))
-        if x.dim() != 2 or x.shape[1] != self.n_fields:
-            raise ValueError(f"{type(self).__name__} expects a (B, {self.n_fields}) table of field ids, got shape {tuple(x.shape)}")
-        if x.is_floating_point() or x.dtype == torch.bool:
-            raise ValueError(f"{type(self).__name__} expects integer field ids, got dtype {x.dtype}")
-        x = x.long()
-        if len(x) and ((x < 0).any() or (x >= self.card).any()):
-            bad = int(((x < 0) | (x >= self.card)).any(0).nonzero()[0, 0])
-            raise ValueError(
-                f"{type(self).__name__}: field {bad} has ids outside 0..{self.cardinalities[bad] - 1} "
-                f"(got {int(x[:, bad].min())}..{int(x[:, bad].max())})"
-            )
+        x = check_id_table(x, self.cardinalities, type(self).__name__)
         return x + self.offsets
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

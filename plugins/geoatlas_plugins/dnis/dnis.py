@@ -19,7 +19,13 @@ import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
-from geoatlas.validation import NonNegativeFloat, PositiveInt, Size
+from geoatlas.validation import (
+    NonNegativeFloat,
+    PositiveInt,
+    Size,
+    check_cardinalities,
+    check_id_table,
+)
 
 
 def _pos_int(name: str, value: Any) -> int:
@@ -28,36 +34,6 @@ def _pos_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return int(value)
-
-
-def _cardinalities(cardinalities: Any) -> list[int]:
-    if cardinalities is None:
-        raise ValueError("cardinalities (the number of values of each field) is required; the ranking task fills it "
-                         "in from the data, or give it under params")
-    if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
-        raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = [int(c) for c in cardinalities]
-    if min(out) < 1:
-        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
-    return out
-
-
-def _check_ids(x: Any, cardinalities: list[int], who: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x))
-    F = len(cardinalities)
-    if x.dim() != 2 or x.shape[1] != F:
-        raise ValueError(f"{who} expects a (B, {F}) table of field ids, got shape {tuple(x.shape)}")
-    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise TypeError(f"{who} expects integer field ids, got dtype {x.dtype}")
-    x = x.long()
-    card = torch.as_tensor(cardinalities, dtype=torch.long)
-    bad_mask = (x < 0) | (x >= card)
-    if len(x) and bool(bad_mask.any()):
-        bad = int(bad_mask.any(0).nonzero()[0, 0])
-        raise ValueError(f"{who}: field {bad} has ids outside 0..{cardinalities[bad] - 1} "
-                         f"(got {int(x[:, bad].min())}..{int(x[:, bad].max())})")
-    return x
 
 
 def frequency_blocks(counts: Any, n_blocks: int) -> np.ndarray:
@@ -108,7 +84,7 @@ class DNIS(Encoder):
     def __init__(self, cardinalities: list[PositiveInt] | None = None, dim: Size = 16, blocks: list[int] | None = None,
                  hidden: list[Size] | None = None, prune_threshold: NonNegativeFloat = 0.0) -> None:
         super().__init__()
-        self.cardinalities = _cardinalities(cardinalities)
+        self.cardinalities = check_cardinalities(cardinalities, type(self).__name__)
         self.n_fields = F = len(self.cardinalities)
         self.N = int(sum(self.cardinalities))
         self.dim = d = int(dim)
@@ -186,7 +162,7 @@ class DNIS(Encoder):
     # ------------------------------------------------------------------ forward
     def embed(self, x: Any) -> torch.Tensor:
         """The selected field embeddings, ``(B, F, d)``."""
-        x = _check_ids(x, self.cardinalities, type(self).__name__)
+        x = check_id_table(x, self.cardinalities, type(self).__name__)
         v = x + self.offsets
         return self.table[v] * self.selection()[self.block_of[v]]
 
@@ -232,8 +208,8 @@ def fit_dnis(cardinalities: list[int], X_train: Any, y_train: Any, X_val: Any, y
     3. Prune (``target_parameters`` or ``threshold``), fold ``alpha`` into the table, fine-tune the
        kept weights with the mask fixed.
     """
-    Xtr = _check_ids(X_train, list(cardinalities), "fit_dnis X_train")
-    Xva = _check_ids(X_val, list(cardinalities), "fit_dnis X_val")
+    Xtr = check_id_table(X_train, check_cardinalities(cardinalities, "fit_dnis"), "fit_dnis X_train")
+    Xva = check_id_table(X_val, list(cardinalities), "fit_dnis X_val")
     ytr = torch.as_tensor(np.asarray(y_train), dtype=torch.float32)
     yva_np = np.asarray(y_val)
     yva = torch.as_tensor(yva_np, dtype=torch.float32)

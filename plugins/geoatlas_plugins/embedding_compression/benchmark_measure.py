@@ -11,7 +11,7 @@ import torch
 from pydantic import Field
 
 from geoatlas.interfaces import Measure
-from geoatlas.validation import NonNegativeInt, PositiveFloat, Size, check_params
+from geoatlas.validation import NonNegativeInt, PositiveFloat, Size
 
 from .compression import Rate
 
@@ -84,8 +84,6 @@ class EmbeddingCompressionBenchmark(Measure):
     def __init__(self, methods: list[str] | None = None, rates: list[Rate] | None = None, dim: Size = 8,
                  hidden: list[Size] | None = None, epochs: Size = 2, batch_size: Size = 256, lr: PositiveFloat = 3e-3,
                  test: Annotated[float, Field(gt=0, lt=1)] = 0.25, timing: bool = True, seed: NonNegativeInt = 0) -> None:
-        check_params(type(self), methods=methods, rates=rates, dim=dim, hidden=hidden, epochs=epochs,
-                     batch_size=batch_size, lr=lr, test=test, timing=timing, seed=seed)
         self.methods = list(METHODS) if methods is None else list(methods)
         if not self.methods or not all(isinstance(m, str) for m in self.methods):
             raise ValueError(f"methods must be a non-empty list of encoder names, got {methods!r}")

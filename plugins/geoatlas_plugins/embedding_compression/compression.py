@@ -33,7 +33,13 @@ from pydantic import Field
 from torch import nn
 
 from geoatlas.interfaces import Encoder
-from geoatlas.validation import NonNegativeInt, PositiveInt, Size
+from geoatlas.validation import (
+    NonNegativeInt,
+    PositiveInt,
+    Size,
+    check_cardinalities,
+    check_id_table,
+)
 
 #: a memory budget: the kept fraction of the full table's parameters
 Rate = Annotated[float, Field(gt=0, le=1)]
@@ -42,36 +48,11 @@ _M32 = 0xFFFFFFFF
 
 
 # ---------------------------------------------------------------------------- validation
-def _cardinalities(cardinalities: Any) -> list[int]:
-    if cardinalities is None:
-        raise ValueError("cardinalities (the number of values of each field) is required; the ranking task fills it "
-                         "in from the data, or give it under params")
-    if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
-        raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = [int(c) for c in cardinalities]
-    if min(out) < 1:
-        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
+def _cardinalities(cardinalities: Any, who: str) -> list[int]:
+    out = check_cardinalities(cardinalities, who)
     if sum(out) > _M32:
-        raise ValueError(f"cardinalities sum to {sum(out)}, above the 32-bit id range of the hashes")
+        raise ValueError(f"{who}: cardinalities sum to {sum(out)}, above the 32-bit id range of the hashes")
     return out
-
-
-def _check_ids(x: Any, cardinalities: list[int], who: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x))
-    F = len(cardinalities)
-    if x.dim() != 2 or x.shape[1] != F:
-        raise ValueError(f"{who} expects a (B, {F}) table of field ids, got shape {tuple(x.shape)}")
-    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise TypeError(f"{who} expects integer field ids, got dtype {x.dtype}")
-    x = x.long()
-    card = torch.as_tensor(cardinalities, dtype=torch.long)
-    bad_mask = (x < 0) | (x >= card)
-    if len(x) and bool(bad_mask.any()):
-        bad = int(bad_mask.any(0).nonzero()[0, 0])
-        raise ValueError(f"{who}: field {bad} has ids outside 0..{cardinalities[bad] - 1} "
-                         f"(got {int(x[:, bad].min())}..{int(x[:, bad].max())})")
-    return x
 
 
 # ---------------------------------------------------------------------------- hashing
@@ -121,7 +102,7 @@ class CompressedCTR(Encoder):
     def __init__(self, cardinalities: list[int] | None, rate: float, dim: int, hidden: list[int] | None,
                  seed: int) -> None:
         super().__init__()
-        self.cardinalities = _cardinalities(cardinalities)
+        self.cardinalities = _cardinalities(cardinalities, type(self).__name__)
         self.n_fields = len(self.cardinalities)
         self.rate, self.dim, self.seed = float(rate), int(dim), int(seed)
         self.N = int(sum(self.cardinalities))
@@ -142,7 +123,7 @@ class CompressedCTR(Encoder):
         raise NotImplementedError
 
     def embed(self, x: Any) -> torch.Tensor:
-        x = _check_ids(x, self.cardinalities, type(self).__name__)
+        x = check_id_table(x, self.cardinalities, type(self).__name__)
         return self.lookup(x + self.offsets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -298,7 +279,7 @@ class MixedDimEmbedding(CompressedCTR):
              if k < self.dim else nn.Parameter(torch.empty(0)) for k in self.dims])
 
     def embed(self, x: Any) -> torch.Tensor:
-        x = _check_ids(x, self.cardinalities, type(self).__name__)
+        x = check_id_table(x, self.cardinalities, type(self).__name__)
         parts = []
         for f, k in enumerate(self.dims):
             e = self.tables[f][x[:, f]]

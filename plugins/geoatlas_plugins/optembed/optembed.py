@@ -28,38 +28,9 @@ from geoatlas.validation import (
     NonNegativeInt,
     PositiveInt,
     Size,
+    check_cardinalities,
+    check_id_table,
 )
-
-
-# ---------------------------------------------------------------------------- validation
-def _cardinalities(cardinalities: Any) -> list[int]:
-    if cardinalities is None:
-        raise ValueError("cardinalities (the number of values of each field) is required; the ranking task fills it "
-                         "in from the data, or give it under params")
-    if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
-        raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = [int(c) for c in cardinalities]
-    if min(out) < 1:
-        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
-    return out
-
-
-def _check_ids(x: Any, cardinalities: list[int], who: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x))
-    F = len(cardinalities)
-    if x.dim() != 2 or x.shape[1] != F:
-        raise ValueError(f"{who} expects a (B, {F}) table of field ids, got shape {tuple(x.shape)}")
-    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise TypeError(f"{who} expects integer field ids, got dtype {x.dtype}")
-    x = x.long()
-    card = torch.as_tensor(cardinalities, dtype=torch.long)
-    bad_mask = (x < 0) | (x >= card)
-    if len(x) and bool(bad_mask.any()):
-        bad = int(bad_mask.any(0).nonzero()[0, 0])
-        raise ValueError(f"{who}: field {bad} has ids outside 0..{cardinalities[bad] - 1} "
-                         f"(got {int(x[:, bad].min())}..{int(x[:, bad].max())})")
-    return x
 
 
 # ---------------------------------------------------------------------------- the paper's pieces
@@ -161,7 +132,7 @@ class OptEmbed(Encoder):
                  threshold_init: FiniteFloat = 0.0, prune_rows: bool = True, sample_dims: bool = True,
                  stage: str = "supernet", seed: NonNegativeInt = 0) -> None:
         super().__init__()
-        self.cardinalities = _cardinalities(cardinalities)
+        self.cardinalities = check_cardinalities(cardinalities, type(self).__name__)
         self.n_fields = F = len(self.cardinalities)
         self.N = int(sum(self.cardinalities))
         self.dim = D = int(dim)
@@ -244,7 +215,7 @@ class OptEmbed(Encoder):
     # ------------------------------------------------------------------ forward
     def embed(self, x: Any) -> torch.Tensor:
         """The masked field embeddings ``x_e``, ``(B, F, D)``."""
-        x = _check_ids(x, self.cardinalities, type(self).__name__)
+        x = check_id_table(x, self.cardinalities, type(self).__name__)
         v = x + self.offsets
         xv = self.embedding[v]
         if self.stage == "retrain":
@@ -378,8 +349,8 @@ def fit_optembed(cardinalities: list[int], X_train: Any, y_train: Any, X_val: An
     """The three OptEmbed stages: supernet (early stop at the first non-improving validation
     epoch, as the reference), evolutionary search of the dims on the validation set, retraining
     from a fresh initialisation with the row mask and dims fixed."""
-    Xtr = _check_ids(X_train, list(cardinalities), "fit_optembed X_train")
-    Xva = _check_ids(X_val, list(cardinalities), "fit_optembed X_val")
+    Xtr = check_id_table(X_train, check_cardinalities(cardinalities, "fit_optembed"), "fit_optembed X_train")
+    Xva = check_id_table(X_val, list(cardinalities), "fit_optembed X_val")
     ytr = torch.as_tensor(np.asarray(y_train), dtype=torch.float32)
     yva = np.asarray(y_val)
     if ytr.shape != (len(Xtr),) or yva.shape != (len(Xva),):

@@ -18,50 +18,20 @@ import torch
 from torch import nn
 
 from geoatlas.interfaces import Encoder
-from geoatlas.validation import NonNegativeInt, PositiveInt, Size
+from geoatlas.validation import NonNegativeInt, PositiveInt, Size, check_id_table
+from geoatlas.validation import check_cardinalities as _check_cardinalities
 
 #: Ids must fit 32 bits: the hash is the 32-bit murmur3 finaliser, computed exactly in int64.
 MAX_ID = 2**32 - 1
 _M32 = 0xFFFFFFFF
 
 
-def check_cardinalities(cardinalities: Any) -> list[int]:
-    """The number of values of each field, as a non-empty list of positive ints."""
-    if cardinalities is None:
-        raise ValueError(
-            "cardinalities (the number of values of each field) is required; the ranking task fills it in "
-            "from the data, or give it under params"
-        )
-    if isinstance(cardinalities, (int, np.integer)) or not len(cardinalities):
-        raise ValueError(f"cardinalities must be a non-empty list of ints (one per field), got {cardinalities!r}")
-    out = [int(c) for c in cardinalities]
-    if min(out) < 1:
-        raise ValueError(f"cardinalities must be positive integers, got {cardinalities!r}")
+def check_cardinalities(cardinalities: Any, who: str = "UnifiedEmbedding") -> list[int]:
+    """The number of values of each field (core ``geoatlas.validation.check_cardinalities``), each fitting 32 bits."""
+    out = _check_cardinalities(cardinalities, who)
     if max(out) > MAX_ID:
-        raise ValueError(f"cardinalities must fit 32-bit ids (at most 2^32 - 1), got {max(out)}")
+        raise ValueError(f"{who}: cardinalities must fit 32-bit ids (at most 2^32 - 1), got {max(out)}")
     return out
-
-
-def check_ids(x: Any, cardinalities: list[int], who: str) -> torch.Tensor:
-    """A ``(B, F)`` int64 tensor of field ids inside each field's range."""
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x))
-    F = len(cardinalities)
-    if x.dim() != 2 or x.shape[1] != F:
-        raise ValueError(f"{who} expects a (B, {F}) table of field ids, got shape {tuple(x.shape)}")
-    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise TypeError(f"{who} expects integer field ids, got dtype {x.dtype}")
-    x = x.long()
-    card = torch.as_tensor(cardinalities, dtype=torch.long, device=x.device)
-    if len(x):
-        bad_mask = (x < 0) | (x >= card)
-        if bool(bad_mask.any()):
-            bad = int(bad_mask.any(0).nonzero()[0, 0])
-            raise ValueError(
-                f"{who}: field {bad} has ids outside 0..{cardinalities[bad] - 1} "
-                f"(got {int(x[:, bad].min())}..{int(x[:, bad].max())})"
-            )
-    return x
 
 
 def hash_coefficients(seed: int, feature: int, probe: int) -> tuple[int, int]:
@@ -187,7 +157,7 @@ class UnifiedEmbedding(Encoder):
         seed: NonNegativeInt = 0,
     ) -> None:
         super().__init__()
-        self.cardinalities = check_cardinalities(cardinalities)
+        self.cardinalities = check_cardinalities(cardinalities, type(self).__name__)
         F = self.n_fields = len(self.cardinalities)
         self.dim_per_probe = d = int(dim_per_probe)
         if isinstance(num_probes, (list, tuple)):
@@ -266,7 +236,7 @@ class UnifiedEmbedding(Encoder):
 
     def embed(self, x: Any) -> torch.Tensor:
         """The concatenated field embeddings, ``(B, sum_f k_f d_c)``."""
-        x = check_ids(x, self.cardinalities, type(self).__name__)
+        x = check_id_table(x, self.cardinalities, type(self).__name__)
         parts = []
         for f in range(self.n_fields):
             for j in range(self.num_probes[f]):
