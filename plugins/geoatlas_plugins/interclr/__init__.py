@@ -5,7 +5,7 @@ from geoatlas import hookimpl
 MANIFEST = {
     "id": "interclr",
     "title": "InterCLR: delving into inter-image invariance for unsupervised visual representations",
-    "summary": "MoCo v2 (query head, momentum key head, queue; InfoNCE) plus InterCLR's inter-image branch: a "
+    "summary": "MoCo v2 (query head, momentum key encoder = EMA copy of the whole encoder via Loss.bind, momentum key head, queue; InfoNCE) plus InterCLR's inter-image branch: a "
     "memory bank of key features with online cluster labels (k-means initialisation, per-step relabelling, "
     "small clusters dissolved and refilled), a positive from the query's cluster, semi-hard negatives drawn "
     "uniformly from the most similar bank entries of other clusters, and MarginNCE (cosine margin -0.5); "
@@ -30,6 +30,7 @@ MANIFEST = {
     "verified": [
         "margin 0 and weights (1, 0) equal MoCo's InfoNCE (query vs key and queue) written out in float64 loops, to 1e-12",
         "MarginNCE with margin 0 equals InfoNCE over [positive, negatives] (loops, 1e-12); the inter branch with hard sampling and singleton clusters equals a loop transcription (1e-10)",
+        "bind: the key encoder is an EMA copy of the whole encoder (closed-form EMA after a step, 1e-12; keys = head_m(f_m(view 2)), 1e-12; not optimised; checkpointed through a pipeline)",
         "sampler properties: no negative from the query's cluster, semi-hard negatives inside the top-P pool, positives from the query's cluster; memory invariants (unit rows, no empty cluster after small-cluster handling)",
     ],
     "claims": [

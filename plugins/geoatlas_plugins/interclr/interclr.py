@@ -3,7 +3,9 @@ of MoCo v2, as a registered loss that owns its training machinery.
 
 The loss keeps, in buffers (checkpointed with the model):
 
-* MoCo's **queue** of negative keys and a **momentum key head** (EMA of the query head);
+* MoCo's **queue** of negative keys and the **momentum key encoder**: an EMA copy of the whole
+  encoder (taken by :meth:`InterCLR.bind`, which the trainer calls with the model before building
+  the optimiser) followed by an EMA copy of the query head;
 * InterCLR's **memory bank** of L2-normalised key features with **online cluster labels**
   (k-means initialisation, per-step relabelling by the nearest centroid, centroids recomputed
   every ``centroid_interval`` steps, small clusters dissolved and empty ones refilled by a 2-means
@@ -11,8 +13,9 @@ The loss keeps, in buffers (checkpointed with the model):
 
 Per step (two views ``z1, z2`` of a batch with indices ``batch["index"]``):
 
-* intra branch: MoCo InfoNCE of the query ``q = head(z1)`` against its key ``k = head_m(z2)`` and
-  the queue;
+* intra branch: MoCo InfoNCE of the query ``q = head(f(x1))`` against its key
+  ``k = head_m(f_m(x2))`` and the queue (``f_m`` the momentum encoder, run on the second view
+  ``batch["views"][1]``; without a bound encoder, ``k = head_m(z2)``);
 * inter branch: a positive drawn from the bank entries of the query's cluster, negatives drawn by
   **semi-hard sampling** (uniformly from the ``pool_size`` most similar bank entries, none of the
   query's cluster), and **MarginNCE** (cosine margin on the positive logit, ``-0.5``);
@@ -79,7 +82,7 @@ class InterCLR(Loss):
     temperature : float
         tau of both branches (0.2).
     momentum : float
-        EMA coefficient of the key head (0.999).
+        EMA coefficient of the key encoder and key head (0.999).
     queue_len : int
         MoCo queue length (65536).
     num_clusters : int
@@ -168,6 +171,40 @@ class InterCLR(Loss):
         self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self.last: dict[str, float] = {}
+        self.encoder_m: nn.Module | None = None
+        self._online: list[nn.Module] = []  # the trained encoder, held outside the module tree (not a parameter of the loss)
+
+    def bind(self, model: nn.Module) -> None:
+        """Keep MoCo's key encoder: a copy of the whole ``model`` (equal weights at the start, as
+        MoCo initialises it), not optimised, updated by EMA before each step. Called by the
+        trainer once before the optimiser is built (again on resume; the checkpoint then restores
+        the copy)."""
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"interclr.bind takes the encoder being trained (a torch.nn.Module), got {type(model).__name__}")
+        self._online = [model]
+        self.encoder_m = copy.deepcopy(model)
+        for p in self.encoder_m.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def _keys(self, z2: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """Momentum update of the key encoder (when bound) and of the key head, then the keys."""
+        m = self.momentum
+        if self.encoder_m is not None and self._online:
+            for pq, pk in zip(self._online[0].parameters(), self.encoder_m.parameters(), strict=True):
+                pk.mul_(m).add_(pq.detach(), alpha=1.0 - m)
+        for pq, pk in zip(self.head.parameters(), self.head_m.parameters(), strict=True):
+            pk.mul_(m).add_(pq.detach(), alpha=1.0 - m)
+        views = batch.get("views")
+        if self.encoder_m is not None and isinstance(views, (list, tuple)) and len(views) == 2:
+            self.encoder_m.train(self._online[0].training if self._online else self.training)
+            zk = self.encoder_m(views[1])
+            if not isinstance(zk, torch.Tensor) or zk.shape != z2.shape:
+                raise ValueError(f"interclr: the momentum encoder gave shape {tuple(getattr(zk, 'shape', ()))} for the key view, expected {tuple(z2.shape)}")
+            zk = zk.to(z2.dtype)
+        else:  # not bound (a direct call): the current encoder's output on view 2, without gradient
+            zk = z2.detach()
+        return F.normalize(self.head_m(zk), dim=1)
 
     # ------------------------------------------------------------------ memory
     @torch.no_grad()
@@ -285,10 +322,7 @@ class InterCLR(Loss):
     # ------------------------------------------------------------------ loss
     def forward(self, outputs: Any, batch: dict[str, Any]) -> torch.Tensor:
         z1, z2, idx = self._inputs(outputs, batch)
-        with torch.no_grad():  # momentum update of the key head, then the keys (no gradient)
-            for pq, pk in zip(self.head.parameters(), self.head_m.parameters(), strict=True):
-                pk.mul_(self.momentum).add_(pq.detach(), alpha=1.0 - self.momentum)
-            k = F.normalize(self.head_m(z2.detach()), dim=1)
+        k = self._keys(z2, batch)  # momentum updates, then the keys (no gradient)
         q = F.normalize(self.head(z1), dim=1)
         queue = self.queue.clone().to(q.dtype)
         intra = margin_nce((q * k).sum(1), q @ queue.T, self.intra_margin, self.temperature)
@@ -307,8 +341,9 @@ class InterCLR(Loss):
             inter_value = float(inter.detach())
         with torch.no_grad():
             n = len(k)
-            slots = (int(self.queue_ptr) + torch.arange(n)) % self.queue_len
-            self.queue[slots] = k[-self.queue_len:] if n > self.queue_len else k
+            new_keys = k[-self.queue_len:] if n > self.queue_len else k  # a batch larger than the queue keeps its last keys
+            slots = (int(self.queue_ptr) + torch.arange(len(new_keys))) % self.queue_len
+            self.queue[slots] = new_keys
             self.queue_ptr.fill_((int(self.queue_ptr) + n) % self.queue_len)
             change = self._update_memory(idx, k)
         self.last = {"intra": float(intra.detach()), "inter": inter_value, "label_change": change}

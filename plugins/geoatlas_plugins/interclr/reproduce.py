@@ -6,7 +6,7 @@ std 0.1 on the 0-1 scale) with the registered ``interclr`` loss, at equal budget
 
 * **InterCLR**: weights 0.75 / 0.25, MarginNCE m = -0.5, semi-hard negatives;
 * **MoCo v2**: the same loss with weights (1, 0) (intra branch only: query head, momentum key
-  head, queue, InfoNCE), which the tests show to be MoCo's InfoNCE exactly.
+  encoder and head, queue, InfoNCE), which the tests show to be MoCo's InfoNCE exactly.
 
 Counts scaled from ImageNet (1.28 M images, K = 10,000, pool 128,000, 16,384 negatives, queue
 65,536) to: bank 1347, K = 30 clusters, pool 400, 128 negatives, queue 512, head 32 -> 64 -> 32,
@@ -59,6 +59,7 @@ def run(method: str, seed: int, epochs: int = 30) -> dict[str, float]:
     if method != "random_init":
         weights = {"intra_weight": 0.75, "inter_weight": 0.25} if method == "interclr" else {"intra_weight": 1.0, "inter_weight": 0.0}
         loss = ga.create("loss", "interclr", in_dim=32, bank_size=len(Xtr), **SCALED, **weights)
+        loss.bind(enc)  # MoCo's momentum key encoder (an EMA copy of the whole encoder), before the optimiser
         opt = torch.optim.Adam([p for p in [*enc.parameters(), *loss.parameters()] if p.requires_grad], lr=1e-3)
         xt = torch.as_tensor(Xtr, dtype=torch.float32)
         g = torch.Generator().manual_seed(seed)
@@ -69,7 +70,8 @@ def run(method: str, seed: int, epochs: int = 30) -> dict[str, float]:
             for i in range(0, len(xt), 128):
                 idx = perm[i : i + 128]
                 opt.zero_grad()
-                loss([enc(view(xt[idx], g)), enc(view(xt[idx], g))], {"index": idx, "epoch": epoch}).backward()
+                v1, v2 = view(xt[idx], g), view(xt[idx], g)
+                loss([enc(v1), enc(v2)], {"index": idx, "epoch": epoch, "views": [v1, v2]}).backward()
                 opt.step()
                 changes.append(loss.last["label_change"])
             loss.on_epoch_end(epoch)

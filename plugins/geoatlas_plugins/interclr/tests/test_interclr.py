@@ -139,6 +139,71 @@ def test_warmup_then_kmeans_initialisation():
         other.on_epoch_end(0)
 
 
+def test_bind_keeps_a_momentum_copy_of_the_whole_encoder():
+    """MoCo's key encoder: bind copies the model (not optimised); each step first moves it by EMA
+    towards the trained encoder (closed form), then the keys are head_m(f_m(view 2))."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 9), torch.nn.ReLU(), torch.nn.Linear(9, 5)).double()
+    loss = ga.create("loss", "interclr", in_dim=5, momentum=0.9, **SMALL).double()
+    loss.bind(model)
+    assert loss.encoder_m is not None and not any(p.requires_grad for p in loss.encoder_m.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), loss.encoder_m.parameters(), strict=True))
+    trainable = {id(p) for p in loss.parameters() if p.requires_grad}
+    assert trainable == {id(p) for p in loss.head.parameters()}  # the copy and the key head are not optimised
+    assert "encoder_m.0.weight" in loss.state_dict()  # checkpointed with the loss
+    old = [p.detach().clone() for p in loss.encoder_m.parameters()]
+    with torch.no_grad():  # an optimiser step on the trained encoder
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    g = torch.Generator().manual_seed(1)
+    v1, v2 = torch.randn(7, 6, generator=g, dtype=torch.float64), torch.randn(7, 6, generator=g, dtype=torch.float64)
+    value = loss([model(v1), model(v2)], {"index": torch.arange(7), "epoch": 3, "views": [v1, v2]})
+    assert math.isfinite(float(value.detach()))
+    for o, new, ema in zip(old, model.parameters(), loss.encoder_m.parameters(), strict=True):
+        assert torch.allclose(ema, 0.9 * o + 0.1 * new.detach(), atol=1e-12)
+    with torch.no_grad():
+        k = F.normalize(loss.head_m(loss.encoder_m(v2)), dim=1)
+        k_unbound = F.normalize(loss.head_m(model(v2)), dim=1)
+    assert torch.allclose(loss.queue[:7], k, atol=1e-12) and torch.allclose(loss.bank[:7], k, atol=1e-12)
+    assert float((k - k_unbound).abs().max()) > 1e-3  # the key backbone is the EMA copy, not the current encoder
+    with pytest.raises(TypeError, match="bind"):
+        loss.bind("not a model")
+
+
+def test_pipeline_checkpoints_the_momentum_encoder(tmp_path):
+    """Through the representation task the trainer binds the loss: the checkpoint holds the EMA encoder."""
+    spec = {
+        "name": "interclr_bind", "seed": 0, "task": {"name": "representation", "params": {"embedding_dim": 8}},
+        "data": {"dataset": "sklearn_digits", "split": {"test": 0.25, "stratify": True}},
+        "models": {"mlp": {"encoder": "mlp", "params": {"hidden": [16]}}},
+        "pretrain": {"loss": {"name": "interclr", "params": {"in_dim": 8, "bank_size": 1347, "feat_dim": 8, "hidden_dim": 16,
+                                                             "queue_len": 64, "num_clusters": 10, "neg_num": 16, "pool_size": 400,
+                                                             "min_cluster": 5, "momentum": 0.9}},
+                     "views": {"noise": 0.1, "n_views": 2}, "epochs": 2, "batch_size": 256, "probes": ["linear"]},
+        "plots": False,
+    }
+    res = ga.Pipeline.from_dict(spec).run(runs_root=tmp_path, progress=False)
+    assert res["mlp"]["probes"]["linear"]["accuracy"] > 0.3
+    (ckpt,) = tmp_path.glob("**/checkpoints/mlp.pt")
+    state = torch.load(ckpt, weights_only=True)
+    enc_keys = [k for k in state["loss"] if k.startswith("encoder_m.")]
+    assert enc_keys and len(enc_keys) == len(state["model"])
+    # the EMA copy lags the trained encoder (momentum 0.9 over ~12 steps): close to it but not equal
+    diffs = [float((state["loss"]["encoder_m." + k] - v).abs().max()) for k, v in state["model"].items()]
+    assert max(diffs) > 1e-6
+
+
+def test_batch_larger_than_the_queue_keeps_its_last_keys():
+    torch.manual_seed(0)
+    loss = ga.create("loss", "interclr", in_dim=5, **SMALL).double()  # queue_len 24
+    g = torch.Generator().manual_seed(2)
+    z1, z2 = torch.randn(30, 5, generator=g, dtype=torch.float64), torch.randn(30, 5, generator=g, dtype=torch.float64)
+    loss([z1, z2], {"index": torch.arange(30), "epoch": 0})
+    with torch.no_grad():
+        k = F.normalize(loss.head_m(z2), dim=1)
+    assert torch.allclose(loss.queue, k[-24:], atol=1e-12) and int(loss.queue_ptr) == 30 % 24
+
+
 def test_check_loss_state_round_trip():
     loss, g = _initialised(3)
     loss = loss.float()
