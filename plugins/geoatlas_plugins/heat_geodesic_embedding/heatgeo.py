@@ -24,6 +24,7 @@ from scipy.sparse.linalg import eigsh
 from scipy.special import ive
 
 from geoatlas.interfaces import Descriptor, check_finite_array
+from geoatlas.utils import adjacency_matrix
 
 #: numerical floor inside the logarithms (as in the paper's implementation)
 LOG_EPS = 1e-16
@@ -175,14 +176,15 @@ def classical_mds(D: np.ndarray, n_components: int) -> np.ndarray:
     return V * np.sqrt(np.maximum(w[idx], 0.0))
 
 
-def metric_mds(D: np.ndarray, n_components: int, solver: str = "smacof", seed: int = 0, max_iter: int = 300) -> np.ndarray:
+def metric_mds(D: np.ndarray, n_components: int, solver: str = "smacof", seed: int = 0, max_iter: int = 3000) -> np.ndarray:
     """Metric MDS of the dissimilarities ``D``: classical MDS, refined by SMACOF stress majorisation
-    (scikit-learn) unless ``solver == "classic"``. Columns are sign-normalised (largest entry positive)."""
+    (scikit-learn; ``max_iter`` 3000 and ``eps`` 1e-6 as the authors' ``heatgeo.mds.smacof``) unless
+    ``solver == "classic"``."""
     Z = classical_mds(D, n_components)
     if solver == "smacof":
         from sklearn.manifold import smacof
 
-        Z, _ = smacof(D, metric=True, n_components=n_components, init=Z, n_init=1, max_iter=max_iter,
+        Z, _ = smacof(D, metric=True, n_components=n_components, init=Z, n_init=1, max_iter=max_iter, eps=1e-6,
                       random_state=seed, normalized_stress=False)
     elif solver != "classic":
         raise ValueError(f"mds_solver must be 'smacof' or 'classic', got {solver!r}")
@@ -191,21 +193,16 @@ def metric_mds(D: np.ndarray, n_components: int, solver: str = "smacof", seed: i
 
 # ---------------------------------------------------------------------------- descriptor
 def _as_graph_adjacency(X: Any) -> sp.csr_matrix | None:
-    """Adjacency of a networkx graph or a torch-geometric ``Data``; ``None`` for arrays."""
-    try:
-        import networkx as nx
+    """Adjacency of a networkx graph or a torch-geometric ``Data`` (the core's
+    :func:`geoatlas.utils.adjacency_matrix`, nodes of a networkx graph in sorted order), made
+    undirected by the elementwise maximum with its transpose (an edge listed in both directions
+    keeps its weight); ``None`` for arrays."""
+    import networkx as nx
 
-        if isinstance(X, nx.Graph):
-            return sp.csr_matrix(nx.to_scipy_sparse_array(X, nodelist=list(X.nodes()), weight="weight", format="csr"), dtype=float)
-    except ImportError:  # pragma: no cover
-        pass
-    if hasattr(X, "edge_index") and hasattr(X, "num_nodes"):
-        ei = np.asarray(X.edge_index)
-        n = int(X.num_nodes)
-        w = np.ones(ei.shape[1]) if getattr(X, "edge_weight", None) is None else np.asarray(X.edge_weight, dtype=float)
-        A = sp.csr_matrix((w, (ei[0], ei[1])), shape=(n, n))
-        return sp.csr_matrix(A.maximum(A.T))
-    return None
+    if not (isinstance(X, nx.Graph) or (hasattr(X, "edge_index") and hasattr(X, "num_nodes"))):
+        return None
+    A = adjacency_matrix(X, weighted=True, symmetric=False, name="X")
+    return sp.csr_matrix(A.maximum(A.T))
 
 
 class HeatGeodesic(Descriptor):
@@ -222,7 +219,8 @@ class HeatGeodesic(Descriptor):
         heat-kernel entropy ``E(t) = -sum H_t log H_t`` over ``linspace(0.05, tau_max, n_tau)``
         (the authors' rule; chosen ``t`` in ``tau_``).
     tau_max, n_tau : float, int
-        Grid of the automatic choice (the authors' defaults 50 and 10 for ``tau="auto"``).
+        Grid of the automatic choice: ``tau_max`` 200 is the authors' ``HeatGeo`` class default and
+        their experiment config (``config/model/heat_geo.yaml``); 10 points is their default for ``"auto"``.
     order : int
         Chebyshev order ``K`` (the authors' default 32). When ``auto_order`` is on and ``K`` is too
         low for ``t phi`` (the truncation bound exceeds ``cheb_tol``), the order actually used
@@ -259,7 +257,7 @@ class HeatGeodesic(Descriptor):
                  cheb_tol: float = 1e-10, lap_type: Literal["normalized", "combinatorial"] = "normalized",
                  graph_type: Literal["alpha", "knn"] = "alpha", harnack_regul: float = 0.0, scale_factor: float = 1.0,
                  emb_dim: int = 2, mds_solver: Literal["smacof", "classic"] = "smacof", seed: int = 0,
-                 tau_max: float = 50.0, n_tau: int = 10) -> None:
+                 tau_max: float = 200.0, n_tau: int = 10) -> None:
         self.tau_max, self.n_tau = tau_max, n_tau
         self.knn, self.decay, self.tau, self.order, self.auto_order = knn, decay, tau, order, auto_order
         self.cheb_tol, self.lap_type, self.graph_type = cheb_tol, lap_type, graph_type

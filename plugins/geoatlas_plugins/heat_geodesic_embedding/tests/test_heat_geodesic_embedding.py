@@ -162,3 +162,22 @@ def test_kneedle_finds_an_obvious_corner_and_auto_tau():
     assert np.all(np.diff(d.entropies_) > 0)  # entropy of the heat kernel grows with t
     with pytest.raises(TypeError, match="tau"):
         HeatGeodesic(tau="sometimes").fit(G)
+
+
+def test_torch_geometric_data_matches_networkx_graph_and_bad_edge_index():
+    """Graph input goes through geoatlas.utils.adjacency_matrix: a Data with every edge in both
+    directions gives the networkx graph's distances (not doubled weights); bad edge_index is named."""
+    import torch
+    from torch_geometric.data import Data
+
+    G = nx.grid_2d_graph(4, 5)
+    G = nx.convert_node_labels_to_integers(G)
+    ei = torch.tensor(list(G.edges()), dtype=torch.long).T
+    data = Data(edge_index=torch.cat([ei, ei.flip(0)], 1), num_nodes=G.number_of_nodes())
+    one_way = Data(edge_index=ei, num_nodes=G.number_of_nodes())
+    d_nx = HeatGeodesic(tau=2.0, mds_solver="classic").fit(G).distances_
+    for g in (data, one_way):
+        np.testing.assert_allclose(HeatGeodesic(tau=2.0, mds_solver="classic").fit(g).distances_, d_nx, atol=1e-10)
+    bad = Data(edge_index=torch.tensor([[0, 1], [1, 99]]), num_nodes=20)
+    with pytest.raises(ValueError, match="X.edge_index"):
+        HeatGeodesic(tau=2.0).fit(bad)
