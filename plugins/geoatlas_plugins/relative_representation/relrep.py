@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from geoatlas.interfaces import Descriptor, Encoder
-from geoatlas.validation import Size, check_weights
+from geoatlas.validation import NonNegativeInt, Size, check_weights
 
 __all__ = ["relative_projection", "stratified_anchors", "RelativeProjection", "RelativeHead", "OUTPUT_NORMALIZATIONS"]
 
@@ -146,7 +146,9 @@ class RelativeHead(Encoder):
     output_normalization : {"layernorm", "none", "l2", "batchnorm", "instancenorm"}
         Normalisation of ``r`` before the decoder (reference configs: layernorm).
     decoder_hidden : int
-        Hidden width of the decoder.
+        Hidden width of the decoder (``num_anchors -> decoder_hidden -> num_classes``, ReLU;
+        reconstructed). ``0``: a single linear layer ``num_anchors -> num_classes``, the
+        reference vision classifier's (``RelResNet.final_layer``) decoder.
     anchor_seed : int
         Seed of the stratified anchor draw in pipelines.
     """
@@ -162,14 +164,14 @@ class RelativeHead(Encoder):
         latent_dim: Size = 32,
         num_anchors: Size = 500,
         output_normalization: str = "layernorm",
-        decoder_hidden: Size = 128,
+        decoder_hidden: NonNegativeInt = 128,
         anchor_seed: int = 0,
     ) -> None:
         super().__init__()
         if output_normalization not in OUTPUT_NORMALIZATIONS:
             raise ValueError(f"output_normalization must be one of {OUTPUT_NORMALIZATIONS}, got {output_normalization!r}")
         widths = [in_features, *([128] if hidden is None else hidden), latent_dim]
-        check_weights("RelativeHead", *pairwise(widths), (num_anchors, decoder_hidden))
+        check_weights("RelativeHead", *pairwise(widths), (num_anchors, decoder_hidden or num_classes))
         layers: list[nn.Module] = []
         for a, b in pairwise(widths[:-1]):
             layers += [nn.Linear(a, b), nn.ReLU()]
@@ -185,7 +187,10 @@ class RelativeHead(Encoder):
             self.norm = nn.InstanceNorm1d(num_anchors)
         else:
             self.norm = nn.Identity()
-        self.decoder = nn.Sequential(nn.Linear(num_anchors, decoder_hidden), nn.ReLU(), nn.Linear(decoder_hidden, num_classes))
+        if decoder_hidden:
+            self.decoder = nn.Sequential(nn.Linear(num_anchors, decoder_hidden), nn.ReLU(), nn.Linear(decoder_hidden, num_classes))
+        else:  # the reference RelResNet: LayerNorm(r) -> one linear layer
+            self.decoder = nn.Sequential(nn.Linear(num_anchors, num_classes))
         self.register_buffer("anchors", torch.zeros(0, in_features))
         self.in_features, self.num_classes, self.num_anchors, self.anchor_seed = in_features, num_classes, num_anchors, anchor_seed
 

@@ -71,6 +71,21 @@ def test_head_matches_descriptor_and_trains():
     assert head(x).shape == (40, 3)
 
 
+def test_reference_linear_decoder():
+    # decoder_hidden=0: LayerNorm over the anchors, then one linear layer (the reference RelResNet)
+    torch.manual_seed(0)
+    head = ga.create("encoder", "relative_head", in_features=6, num_classes=4, num_anchors=5, decoder_hidden=0)
+    head.set_anchors(torch.randn(5, 6))
+    x = torch.randn(7, 6)
+    assert len(head.decoder) == 1 and isinstance(head.decoder[0], torch.nn.Linear)
+    r = head.relative(x)
+    lin = head.decoder[0]
+    expected = torch.nn.functional.layer_norm(r, (5,), head.norm.weight, head.norm.bias) @ lin.weight.T + lin.bias
+    assert torch.allclose(head(x), expected, atol=1e-6)
+    with pytest.raises((ValueError, TypeError), match="decoder_hidden"):
+        ga.create("encoder", "relative_head", in_features=6, num_classes=4, decoder_hidden=-1)
+
+
 def test_bad_input():
     d = ga.create("descriptor", "relative_projection")
     with pytest.raises(ValueError, match="not fitted"):
