@@ -7,8 +7,9 @@ Two settings, 3 seeds each:
 
 * ``0-4``: observed digits {0, 1, 2, 3, 4} (the issue's setting); metric self-derived from class
   embeddings (as the paper does for CLIP without an external metric): the Euclidean distance between
-  the class means of a 10-dimensional PCA of the pixels, the means taken from an *unlabelled pool*
-  (the training half's images with their labels, standing in for class descriptions; reconstructed).
+  the class means of a 10-dimensional PCA of the pixels, the means taken over the *labelled*
+  training images of all ten classes (class prototypes standing in for the paper's CLIP text
+  embeddings of the class names; reconstructed, and more information than a class name gives).
 * ``even``: observed {0, 2, 4, 6, 8}; the path metric |i - j| on the digit values.
 
 Metrics on all test digits: accuracy, accuracy on the unobserved digits, and the expected squared
