@@ -24,44 +24,26 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
 from geoatlas.interfaces import Measure
+from geoatlas.utils import adjacency_matrix
 
 SIMILARITIES = ("cosine", "euclidean", "dot", "precomputed")
 
 
 def as_adjacency(G: Any) -> sp.csr_matrix:
-    """An ``(n, n)`` 0/1 adjacency matrix (CSR, symmetrised) of a torch-geometric ``Data``, a
-    networkx graph, a scipy sparse or a dense square matrix."""
-    if hasattr(G, "edge_index") and hasattr(G, "num_nodes"):
-        ei = G.edge_index
-        ei = ei.detach().cpu().numpy() if hasattr(ei, "detach") else np.asarray(ei)
-        n = int(G.num_nodes or 0)
-        if ei.ndim != 2 or ei.shape[0] != 2:
-            raise ValueError(f"graph.edge_index must have shape (2, E), got {ei.shape}")
-        if ei.size and (ei.min() < 0 or ei.max() >= n):
-            raise ValueError(f"graph.edge_index holds node ids outside [0, {n})")
-        A = sp.csr_matrix((np.ones(ei.shape[1]), (ei[0], ei[1])), shape=(n, n))
-    elif hasattr(G, "adj") and hasattr(G, "nodes"):
-        import networkx as nx
-
-        A = sp.csr_matrix(nx.to_scipy_sparse_array(G, nodelist=sorted(G.nodes()), weight=None, format="csr"))
-    elif sp.issparse(G):
-        A = sp.csr_matrix(G)
-    else:
-        try:
-            A = np.asarray(G, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"graph must be a torch-geometric Data, a networkx graph or an adjacency matrix, got {type(G).__name__}") from None
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"the graph's adjacency matrix must be square, got shape {A.shape}")
-        A = sp.csr_matrix(A)
+    """An ``(n, n)`` 0/1 adjacency matrix (CSR, symmetrised, no self-loops) of a torch-geometric
+    ``Data``, a networkx graph, a scipy sparse or a dense square matrix: the core's
+    :func:`geoatlas.utils.adjacency_matrix` with ``weighted=False, symmetric=True`` (it raises
+    ``ValueError``/``TypeError`` naming ``graph`` for a malformed ``edge_index``, ids out of
+    range, a non-square matrix, NaN/Inf or no nodes), then the diagonal dropped; RESTORE also
+    needs at least 2 nodes."""
+    A = adjacency_matrix(G, weighted=False, symmetric=True, name="graph")
     if A.shape[0] < 2:
         raise ValueError(f"the graph needs at least 2 nodes, got {A.shape[0]}")
-    if A.nnz and not np.isfinite(A.data).all():
-        raise ValueError("the graph's adjacency matrix contains NaN or Inf values")
-    A = ((A + A.T) != 0).astype(np.float64)
+    A = A.tolil()
     A.setdiag(0)
+    A = sp.csr_matrix(A)
     A.eliminate_zeros()
-    return sp.csr_matrix(A)
+    return A
 
 
 def hop_distances(A: sp.spmatrix) -> np.ndarray:

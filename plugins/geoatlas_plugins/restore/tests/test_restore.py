@@ -125,5 +125,14 @@ def test_bad_input_raises_clear_errors():
         m(data={"X": np.zeros((6, 3)), "graph": np.zeros((6, 5))})
     with pytest.raises(ValueError, match="at least 2 nodes"):
         m(data={"X": np.zeros((1, 3)), "graph": np.zeros((1, 1))})
+    with pytest.raises(ValueError, match="graph has no nodes"):
+        m(data={"X": np.zeros((0, 3)), "graph": np.zeros((0, 0))})
+    import torch
+    from torch_geometric.data import Data
+
+    with pytest.raises(ValueError, match="square"):  # sparse input is checked too (core adjacency_matrix)
+        m(data={"X": np.zeros((6, 3)), "graph": sp.csr_matrix(np.zeros((6, 5)))})
+    with pytest.raises(ValueError, match="graph.edge_index"):
+        m(data={"X": np.zeros((3, 3)), "graph": Data(edge_index=torch.tensor([[0, 5], [1, 0]]), num_nodes=3)})
     with pytest.raises(ValueError, match="precomputed"):
         restore_map(np.zeros((6, 3)), G, similarity="precomputed")
