@@ -71,6 +71,7 @@ MANIFEST = {
         "the exact geodesic moves S by principal angles equal to the singular values of the step, checked against scipy.linalg.subspace_angles to 1e-10; first-order agreement with S + tH (error < 5t^2)",
         "logits invariant under S_c -> S_c Q, Q in O(k) (1e-12); k = 1 equals 25 |cos(x, s_c)| (1e-12)",
         "geoopt RiemannianSGD and the paper's GrassmannSGD keep S^T S = I to 1e-10 and decrease the loss",
+        "GrassmannSGD equals the paper's RSGD written per class in block form ([S V, U][cos; sin] V^T, momentum on the raw gradient, no weight decay on S) over 3 momentum steps to 1e-12",
     ],
 }
 

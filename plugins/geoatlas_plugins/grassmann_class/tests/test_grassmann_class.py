@@ -99,6 +99,31 @@ def test_optimisers_stay_on_manifold_and_learn(opt):
     assert float(loss) < 0.7 * first
 
 
+def test_grassmann_sgd_is_the_papers_update():
+    # the paper's RSGD, written per class in block form: buf <- mu buf + G (raw gradient, no weight
+    # decay on S); H = buf - S S^T buf = U diag(s) V^T; S <- [S V, U] [diag cos(-lr s); diag sin(-lr s)] V^T
+    head = _head(k=3, D=10, C=4)
+    x, y = torch.randn(20, 10, dtype=torch.float64), torch.arange(20) % 4
+    lr, mu = 0.07, 0.9
+    opt = GrassmannSGD([head.S], lr=lr, momentum=mu, weight_decay=0.5, qr_every=100)
+    S_ref, buf = head.S.detach().clone(), None
+    for _ in range(3):
+        G = _loss_grad(head, x, y)
+        buf = G.clone() if buf is None else mu * buf + G
+        new = []
+        for c in range(4):
+            S, B = S_ref[c], buf[c]
+            H = B - S @ (S.T @ B)
+            U, sv, Vt = torch.linalg.svd(H, full_matrices=False)
+            trig = torch.cat((torch.diag(torch.cos(-lr * sv)), torch.diag(torch.sin(-lr * sv))), 0)
+            new.append(torch.cat((S @ Vt.T, U), 1) @ trig @ Vt)
+        S_ref = torch.stack(new)
+        opt.step()
+        assert float((head.S.detach() - S_ref).abs().max()) < 1e-12
+    # a wrong rule (weight decay on S, or the step sign flipped) is far from it
+    assert float((grassmann_geodesic(S_ref, horizontal(S_ref, buf), lr) - S_ref).abs().max()) > 1e-3
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="k=9"):
         ga.create("encoder", "gcr_head", in_features=8, num_classes=3, k=9)
