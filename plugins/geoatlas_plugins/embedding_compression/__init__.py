@@ -79,7 +79,7 @@ MANIFEST = {
         },
         {
             "id": "criteo_avazu_kdd12_numbers",
-            "claim": "absolute AUC of each method on Criteo/Avazu/KDD12 at each compression ratio, and the retrieval-augmented LLM part",
+            "claim": "absolute AUC of each method on Criteo/Avazu (and the company dataset; the harness lists criteo, avazu, company, not KDD12) at each compression ratio, and the retrieval-augmented LLM part",
             "paper": "the paper's tables",
             "where": "Sec. 5-6",
             "metric": "AUC",

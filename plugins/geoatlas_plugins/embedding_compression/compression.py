@@ -382,7 +382,8 @@ class ROBEEmbedding(CompressedCTR):
     cardinalities, rate, dim, hidden, seed
         As for ``hash_trick_embedding``.
     block : int
-        ``Z``, dims per block (a divisor of ``dim``); default ``dim`` (one block per id).
+        ``Z``, dims per block (a divisor of ``dim``); default 1, the benchmark harness's setting
+        (``Z: 1`` for ``robe`` in Hetu's ``examples/ctr/run_compressed.py``): every dim hashed on its own.
     signed : bool
         Random signs ``g`` (default True).
     hash : {"salted", "identity"}
@@ -392,7 +393,7 @@ class ROBEEmbedding(CompressedCTR):
                  block: Size | None = None, signed: bool = True, hash: str = "salted",
                  hidden: list[Size] | None = None, seed: NonNegativeInt = 0) -> None:
         super().__init__(cardinalities, rate, dim, hidden, seed)
-        self.block = self.dim if block is None else int(block)
+        self.block = 1 if block is None else int(block)
         if self.dim % self.block:
             raise ValueError(f"block must divide dim {self.dim}, got {self.block}")
         if hash not in ("salted", "identity"):
