@@ -43,15 +43,25 @@ def main() -> None:
         rm = res.row_mask.numpy()
         off = np.cumsum([0, *cards])
         kept = [float(rm[off[f]:off[f + 1]].mean()) for f in range(8)]
+        # random search with the evolutionary search's evaluation budget (20 candidates x 10 iterations),
+        # the best on validation; both winners then scored on the held-out test rows (the validation
+        # AUC of a best-of-200 pick is biased upwards, so only test AUCs are compared)
         rng = np.random.default_rng(100 + seed)
-        rand = []
-        for _ in range(20):
-            res.supernet.set_dims(rng.integers(0, 16, size=8))
+        rand, rand_dims = [], []
+        for _ in range(20 * 10):
+            c = rng.integers(0, 16, size=8)
+            res.supernet.set_dims(c)
             rand.append(_auc(res.supernet, X[va], y[va]))
+            rand_dims.append(c)
+        res.supernet.set_dims(rand_dims[int(np.argmax(rand))])
+        rand_test = _auc(res.supernet, X[te], y[te])
+        res.supernet.set_dims(res.dims)
+        search_test = _auc(res.supernet, X[te], y[te])
         res.supernet.set_dims(None)
         row = {"auc": _auc(res.model, X[te], y[te]), "base_auc": _auc(base, X[te], y[te]),
                "kept": res.model.embedding_parameters() / (sum(cards) * 16), "kept_inf": float(np.mean(kept[:4])),
                "kept_noise": float(np.mean(kept[4:])), "search": res.search_val_auc, "random": float(np.mean(rand)),
+               "search_test": search_test, "random_search_test": rand_test,
                "dims": res.dims}
         print(seed, row)
         rows.append(row)
@@ -64,10 +74,14 @@ def main() -> None:
     rep.record("noise_fields_pruned", ours=f"rows kept: noise fields {100 * m['kept_noise']:.1f}%, informative "
                f"{100 * m['kept_inf']:.1f}%", value=m["kept_noise"], holds=m["kept_noise"] < m["kept_inf"],
                note="fraction of rows with ||e||_1 above the learned field threshold, mean of 3 seeds")
-    rep.record("search_beats_random_dims", ours=f"searched dims {m['search']:.4f} vs random dims {m['random']:.4f}",
-               value=m["search"] - m["random"], holds=m["search"] > m["random"],
-               note="supernet validation AUC; random = mean of 20 random per-field dims; dims found: "
-                    + "; ".join(str(r["dims"]) for r in rows))
+    gap_s = m["search_test"] - m["random_search_test"]
+    rep.record("search_beats_random_dims",
+               ours=f"test AUC of the supernet with the searched dims {m['search_test']:.4f} vs with the best of a random "
+                    f"search of equal budget {m['random_search_test']:.4f} (validation: search {m['search']:.4f}, mean "
+                    f"random candidate {m['random']:.4f})",
+               value=gap_s, holds=gap_s > 0,
+               note="supernet test AUC, mean of 3 seeds; both searches pick on validation with 200 evaluations; "
+                    "dims found: " + "; ".join(str(r["dims"]) for r in rows))
     print(rep.write())
 
 
