@@ -134,8 +134,8 @@ def count_outliers(eigenvalues: np.ndarray, k: int, gap_ratio: float = 1.5, floo
 
     The paper reads the outliers off the plotted spectrum ("bulk + outliers"); this gap rule is
     our reconstruction. Eigenvalues under ``floor · λ_1`` belong to the bulk (ratios of tiny
-    eigenvalues are noise). Returns 0 when ``λ_1 <= 0``, and ``i = 1`` when no gap qualifies but
-    ``λ_1`` does (one eigenvalue standing out).
+    eigenvalues are noise). Returns 0 when ``λ_1 <= 0`` or when no gap qualifies (a spectrum that
+    decays smoothly has no outliers by this rule).
     """
     lam = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1][: k + 1]
     if lam.size == 0 or lam[0] <= 0:
