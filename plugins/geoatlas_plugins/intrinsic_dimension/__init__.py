@@ -49,7 +49,7 @@ MANIFEST = {
         {
             "id": "dint_stable_across_widths",
             "claim": "d_int90 varies little with the width of the network although D changes several-fold",
-            "paper": "MNIST FC of varying width and depth: d_int90 nearly constant (about 650-1000)",
+            "paper": "the intrinsic dimension varies little across a family of models with vastly different sizes (abstract; MNIST FC of varying width and depth)",
             "where": "Sec. 3.1, Fig. 3",
             "metric": "d_int90 of MLPs 64-w-w-10 with w in {50, 100, 200}; ratio of largest to smallest",
             "direction": "shape",

@@ -27,8 +27,8 @@ def random_projection(D: int, d: int, kind: str = "dense", *, normalize: bool = 
     ``dense``: i.i.d. N(0, 1) entries; ``sparse``: the very sparse random projection of Li,
     Hastie & Church (2006), entries ``±1`` with probability ``1/(2√D)`` each and 0 otherwise (a
     torch sparse COO tensor; at least one non-zero per column); ``identity``: ``P = I`` (``d = D``).
-    With ``normalize`` every column has unit norm (the paper's choice; the authors' dense code
-    leaves N(0, 1) columns unnormalised, ``normalize=False``).
+    With ``normalize`` every column has unit norm (default, as the authors' sparse and Fastfood
+    code; their dense code leaves N(0, 1) columns unnormalised, ``normalize=False``).
     """
     if kind not in ("dense", "sparse", "identity"):
         raise ValueError(f"projection must be 'dense', 'sparse' or 'identity', got {kind!r}")
@@ -79,7 +79,7 @@ class SubspaceModel(torch.nn.Module):
         Subspace dimension.
     projection : {"dense", "sparse", "identity"}
     normalize : bool
-        Unit-norm columns of ``P`` (default, the paper) or raw N(0, 1) / ±1 entries.
+        Unit-norm columns of ``P`` (default, as the authors' sparse/Fastfood code) or raw N(0, 1) / ±1 entries.
     seed : int
         Seeds ``P``.
     """
@@ -174,7 +174,7 @@ class IntrinsicDimension(Measure):
         Subspace dimensions tried (ascending).
     projection : {"dense", "sparse"}
     normalize : bool
-        Unit-norm columns of ``P`` (paper) or unnormalised (authors' dense code).
+        Unit-norm columns of ``P`` (default, as the authors' sparse/Fastfood code) or unnormalised (their dense code).
     threshold : float
         Fraction of the baseline accuracy to reach (0.9 for ``d_int90``; 1.0 for ``d_int100``).
     epochs, lr, batch_size : training budget (Adam), the same for the baseline and every ``d``.
@@ -284,7 +284,7 @@ class SubspaceEncoder(Encoder):
         Subspace dimension.
     projection : {"dense", "sparse"}
     normalize : bool
-        Unit-norm columns of ``P`` (the paper) or unnormalised.
+        Unit-norm columns of ``P`` (default) or unnormalised (the authors' dense code).
     seed : int
         Seeds ``P`` (``θ₀`` is the backbone's initialisation under the pipeline's seed).
     """
