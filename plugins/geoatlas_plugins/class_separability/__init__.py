@@ -53,7 +53,7 @@ MANIFEST = {
             "claim": "with L2-normalised embeddings the score follows supervised separability better",
             "paper": "normalisation fosters well-defined connected components",
             "where": "Sec. 4/5 (normalised vs raw embeddings)",
-            "metric": "|Spearman| over epochs between the score and probe accuracy, normalize=True vs False",
+            "metric": "signed Spearman over epochs between the score and probe accuracy (expected negative: lower score = more separable), normalize=True vs False",
             "direction": "ordering",
         },
         {
