@@ -56,8 +56,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f}; n = {args.n}; 1 torch thread")
     print(f"{'L':>3} {'ours (s)':>10} {'scipy (s)':>10} {'ratio':>6} {'max |diff|':>11}")
     for L in (5, 10, 20):
-        ours = median_time(lambda: real_spherical_harmonics(Xt, L))
-        ref = median_time(lambda: scipy_real_sh(X, L))
+        ours = median_time(lambda L=L: real_spherical_harmonics(Xt, L))
+        ref = median_time(lambda L=L: scipy_real_sh(X, L))
         diff = float(np.abs(real_spherical_harmonics(Xt, L).numpy() - scipy_real_sh(X, L)).max())
         print(f"{L:>3} {ours:>10.4f} {ref:>10.4f} {ours / ref:>6.2f} {diff:>11.1e}")
 

@@ -5,7 +5,8 @@ training locations uniform on the sphere (seeded), each labelled by its nearest 
 the test set is a Fibonacci grid of locations (as in the reference data module). We train, with
 the same Adam loop and each with the reference's tuned checkerboard hyper-parameters
 (``hparams.yaml``: architecture, lr, weight decay), SH(L=15) + SIREN (1 hidden layer of 128),
-SH(L=25) + linear, the direct (lon, lat in radians) input to an MLP (2 x 128, ReLU) and to a SIREN
+SH(L=25) + linear, the direct input (the reference's ``direct`` encoding: lon, lat in radians
+minus pi) to an MLP (2 x 128, ReLU) and to a SIREN
 (2 x 128), and report test accuracy overall and for |lat| > 60 degrees. 3 seeds, 3000 training
 locations, 120 epochs (the paper: 10k samples, up to 500 epochs with early stopping).
 
@@ -35,7 +36,8 @@ class Direct(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.deg2rad(x))
+        # the reference's `direct` encoding (locationencoder/pe/direct.py): deg2rad(lon, lat) - pi
+        return self.net(torch.deg2rad(x) - torch.pi)
 
 
 class SHLinear(nn.Module):
