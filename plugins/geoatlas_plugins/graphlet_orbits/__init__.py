@@ -56,6 +56,7 @@ MANIFEST = {
         "orbit counts (73 orbits) and orbit adjacencies (2-4-node graphlets, by hop) equal an independent brute force over all node subsets (itertools + networkx isomorphism) on random G(n, p) graphs, exactly",
         "orbit 0 = networkx degree, orbit 3 = networkx triangles, orbits 1/2 = their closed forms; K_n, stars, cycles, paths: closed-form counts of orbits 3, 14, 72, 1, 2, 6, 7, 22, 23, 4, 5, 15-17, 8, 34",
         "the 21 five-node graphlets and their orbit ids (15-72) were checked against an independent implementation's rules (GraphletCounter, Whelan 2010): all 58 orbits consistent",
+        "GDVs equal ORCA (Hocevar & Demsar 2014; run once by the reviewer, not shipped) in all 73 orbits on 8 G(n, p) graphs and the karate club; the ORCA orbit ids of single 5-node graphlets (G10, G11, G12, G16, G20) are a test",
         "(A^2)_uv = A^(1,3,3)_uv + A^(2,1,1)_uv exactly; check_descriptor passes; gradco (the authors' counter) is not installable here (needs numpy < 2)",
     ],
 }

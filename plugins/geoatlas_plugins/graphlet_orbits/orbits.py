@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from geoatlas.utils import adjacency_matrix
+
 #: orbits per graphlet size: 2 nodes -> orbit 0; <= 3 -> 0-3; <= 4 -> 0-14; <= 5 -> 0-72
 N_ORBITS = {2: 1, 3: 4, 4: 15, 5: 73}
 
@@ -97,45 +99,14 @@ def pattern_table(k: int) -> dict[int, tuple[tuple[int, ...], tuple[tuple[int, .
 
 def adjacency_sets(X: Any) -> list[set[int]]:
     """Neighbour sets of an undirected simple graph given as a torch-geometric ``Data``, a
-    networkx graph (nodes relabelled in sorted order), a scipy sparse or a dense square matrix."""
-    if hasattr(X, "edge_index") and hasattr(X, "num_nodes"):
-        ei = X.edge_index
-        ei = ei.detach().cpu().numpy() if hasattr(ei, "detach") else np.asarray(ei)
-        n = int(X.num_nodes or 0)
-        if ei.ndim != 2 or ei.shape[0] != 2:
-            raise ValueError(f"X.edge_index must have shape (2, E), got {ei.shape}")
-        if ei.size and (ei.min() < 0 or ei.max() >= n):
-            raise ValueError(f"X.edge_index holds node ids outside [0, {n})")
-        rows, cols = ei[0], ei[1]
-    elif hasattr(X, "adj") and hasattr(X, "nodes"):
-        nodes = sorted(X.nodes())
-        idx = {v: i for i, v in enumerate(nodes)}
-        n = len(nodes)
-        e = np.array([(idx[u], idx[v]) for u, v in X.edges()], dtype=np.int64).reshape(-1, 2)
-        rows, cols = e[:, 0], e[:, 1]
-    else:
-        if sp.issparse(X):
-            A = sp.coo_matrix(X)
-        else:
-            try:
-                arr = np.asarray(X, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise TypeError(f"X must be a torch-geometric Data, a networkx graph or an adjacency matrix, got {type(X).__name__}") from None
-            if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-                raise ValueError(f"an adjacency matrix must be square (n, n), got shape {arr.shape}")
-            if not np.isfinite(arr).all():
-                raise ValueError("the adjacency matrix contains NaN or Inf values")
-            A = sp.coo_matrix(arr)
-        if A.shape[0] != A.shape[1]:
-            raise ValueError(f"an adjacency matrix must be square (n, n), got shape {A.shape}")
-        if A.nnz and not np.isfinite(A.data).all():
-            raise ValueError("the adjacency matrix contains NaN or Inf values")
-        keep = A.data != 0
-        n, rows, cols = A.shape[0], A.row[keep], A.col[keep]
-    if n == 0:
-        raise ValueError("the graph is empty (0 nodes)")
-    adj: list[set[int]] = [set() for _ in range(n)]
-    for u, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(), strict=True):
+    networkx graph (nodes in sorted order), a scipy sparse or a dense square matrix. The
+    conversion is the core's :func:`geoatlas.utils.adjacency_matrix` (``weighted=False``: every
+    non-zero entry is an edge; it raises ``ValueError``/``TypeError`` naming ``X`` for a
+    malformed ``edge_index``, ids out of range, a non-square matrix, NaN/Inf or no nodes); each
+    stored entry ``(u, v)`` links ``u`` and ``v`` both ways, self-loops are dropped."""
+    A = adjacency_matrix(X, weighted=False, symmetric=False, name="X").tocoo()
+    adj: list[set[int]] = [set() for _ in range(A.shape[0])]
+    for u, v in zip(A.row.tolist(), A.col.tolist(), strict=True):
         if u != v:  # undirected, no self-loops
             adj[u].add(v)
             adj[v].add(u)

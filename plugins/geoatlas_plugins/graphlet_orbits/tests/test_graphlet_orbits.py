@@ -172,8 +172,10 @@ def test_bad_input_raises_clear_errors():
         d.transform(np.ones((3, 4)))
     with pytest.raises(ValueError, match="NaN or Inf"):
         d.transform(np.array([[0, np.inf], [np.inf, 0]]))
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="X has no nodes"):
         d.transform(np.zeros((0, 0)))
+    with pytest.raises(ValueError, match="square"):  # sparse input is checked too (core adjacency_matrix)
+        d.transform(sp.csr_matrix(np.ones((3, 4))))
     with pytest.raises(TypeError, match="Data"):
         d.transform(object())
     from torch_geometric.data import Data
@@ -182,3 +184,21 @@ def test_bad_input_raises_clear_errors():
         d.transform(Data(edge_index=torch.tensor([[0, 9], [1, 0]]), num_nodes=3))
     with pytest.raises(ValueError, match="graph_nodes"):
         ga.create("descriptor", "graphlet_orbits", output="graph_nodes").transform(np.zeros((3, 3)))
+
+
+def test_five_node_orbit_ids_agree_with_orca_on_single_graphlets():
+    """Orbit ids of single 5-node graphlets as ORCA (Hocevar & Demsar 2014, the standard counter
+    in Przulj's numbering) reports them, read off one run of ORCA by the reviewer (node order as
+    in the edge lists): fork G10, bull G12, banner G16, 4-star G11, K_{2,3} G20."""
+    cases = {
+        ((0, 4), (1, 3), (2, 3), (3, 4)): [18, 19, 19, 21, 20],
+        ((0, 1), (0, 2), (0, 4), (1, 2), (2, 3)): [26, 25, 26, 24, 24],
+        ((0, 1), (1, 3), (1, 4), (2, 3), (2, 4)): [35, 38, 36, 37, 37],
+        ((0, 4), (1, 4), (2, 4), (3, 4)): [22, 22, 22, 22, 23],
+        ((0, 2), (0, 3), (0, 4), (1, 2), (1, 3), (1, 4)): [50, 50, 49, 49, 49],
+    }
+    for edges, ids in cases.items():
+        G = nx.Graph(list(edges))
+        five = orbit_counts(G, 5)[:, 15:]
+        assert (five.sum(1) == 1).all()
+        assert [int(np.nonzero(r)[0][0]) + 15 for r in five] == ids
