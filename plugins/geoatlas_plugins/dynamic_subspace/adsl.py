@@ -83,8 +83,8 @@ class DynamicSubspace(Encoder):
     their k-means group (k-means on the full embedding of the previous epochs, refreshed every
     ``recluster_every`` epochs); learner ``k`` takes the margin loss of its group (own learnable
     :math:`\beta_k`). The activations and gradients of the last learner are recorded for the Taylor
-    scores; after ``patience`` epochs without improvement of the training Recall@1 (over the
-    epoch's embeddings), the last learner splits by :func:`split_learner`: its high-score neurons
+    scores; after ``patience`` epochs without a new best NMI of k-means on the epoch's training
+    embeddings (the authors monitor it on their evaluation set), the last learner splits by :func:`split_learner`: its high-score neurons
     are moved to its first slots and kept, the others re-initialised (Xavier normal) as a new
     learner. From ``finetune_epoch`` on, the whole embedding is one learner.
     """
@@ -136,7 +136,7 @@ class DynamicSubspace(Encoder):
         self.register_buffer("centroids", torch.zeros(0, embedding_dim))
         self.register_buffer("class_means", torch.zeros(num_classes, embedding_dim))
         self.register_buffer("epoch", torch.zeros((), dtype=torch.long))
-        self.best_recall, self.since_best = -1.0, 0
+        self.best_metric, self.since_best, self.explore = -1.0, 0, True
         self.history: list[dict[str, float]] = []
         self._bank: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._acts: list[torch.Tensor] = []
@@ -206,15 +206,18 @@ class DynamicSubspace(Encoder):
             if bool((y == c).any()):
                 self.class_means[c] = z[y == c].mean(0)
         recall = recall_at_1(z, y)
-        self.history.append({"epoch": epoch + 1, "train_recall@1": recall, "learners": self.n_learners})
-        if recall > self.best_recall:
-            self.best_recall, self.since_best = recall, 0
+        nmi = kmeans_nmi(z, y, self.num_classes, self.seed)
+        self.history.append({"epoch": epoch + 1, "train_recall@1": recall, "train_nmi": nmi, "learners": self.n_learners})
+        # the authors' code monitors the NMI of k-means (as many clusters as classes) on the
+        # evaluation embeddings; a new best (re-)enables exploration, a split pauses it
+        if nmi > self.best_metric:
+            self.best_metric, self.since_best, self.explore = nmi, 0, True
         else:
             self.since_best += 1
-        if self.since_best >= self.patience and acts and self.n_learners < self.max_learners:
+        if self.explore and self.since_best >= self.patience and acts and self.n_learners < self.max_learners:
             scores = taylor_scores(torch.cat(acts), torch.cat(grads))
             if self.split(scores):
-                self.since_best, self.best_recall = 0, recall  # exploration pauses until the metric improves again
+                self.explore = False  # exploration pauses until the metric beats its best again
         if (epoch + 1) % self.recluster_every == 0 and self.n_learners > 1:
             km = KMeans(self.n_learners, n_init=3, random_state=self.seed).fit(z.double().numpy())
             self.centroids = torch.as_tensor(km.cluster_centers_, dtype=z.dtype)
@@ -237,6 +240,19 @@ class DynamicSubspace(Encoder):
         self.bounds = torch.cat([self.bounds[:-1], torch.tensor([new_s, t])])
         self.centroids = torch.zeros(0, self.embedding_dim)
         return True
+
+
+def kmeans_nmi(z: torch.Tensor, y: torch.Tensor, n_clusters: int, seed: int = 0) -> float:
+    """NMI between the labels and k-means (``n_clusters``) on the embeddings ``z`` (the metric the
+    authors' training loop monitors for the learner split)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score
+
+    k = min(int(n_clusters), len(z))
+    if k < 2:
+        return 0.0
+    pred = KMeans(k, n_init=3, random_state=seed).fit_predict(z.detach().double().cpu().numpy())
+    return float(normalized_mutual_info_score(y.cpu().numpy(), pred))
 
 
 def recall_at_1(z: torch.Tensor, y: torch.Tensor) -> float:

@@ -96,3 +96,29 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="NaN"):
         enc(torch.full((2, 1, 8, 8), float("nan")))
     assert np.isfinite(float(margin_loss(torch.rand(4, 3), torch.tensor([0, 0, 1, 1]), 1.2)))
+
+
+def test_split_trigger_follows_the_authors_nmi_rule(monkeypatch):
+    """The authors' loop: the monitored metric is the NMI of k-means; a split needs `patience`
+    epochs since the best epoch, and after a split exploration waits for a NEW best (not merely
+    another `patience` epochs)."""
+    import geoatlas_plugins.dynamic_subspace.adsl as adsl
+
+    torch.manual_seed(0)
+    enc = ga.create("encoder", "dynamic_subspace", in_channels=1, num_classes=3, channels=[4, 8], embedding_dim=32,
+                    patience=2, min_neurons=4, min_high=2, recluster_every=100)
+    splits = []
+    monkeypatch.setattr(enc, "split", lambda scores: splits.append(1) or True)
+    nmis = iter([0.5, 0.4, 0.4, 0.45, 0.45, 0.45, 0.6, 0.5, 0.5])  # best at epochs 0 and 6
+    monkeypatch.setattr(adsl, "kmeans_nmi", lambda z, y, k, seed=0: next(nmis))
+    x, y = torch.rand(12, 1, 8, 8), torch.arange(12) % 3
+    enc.train()
+    fired = []
+    for epoch in range(9):
+        enc.training_step(x, y).backward()
+        enc.on_epoch_end(epoch)
+        fired.append(len(splits))
+    # first split 2 epochs after the best (epoch 2); none at epochs 3-5 although no improvement;
+    # the new best at epoch 6 re-enables it, split again at epoch 8
+    assert fired == [0, 0, 1, 1, 1, 1, 1, 1, 2]
+    assert [h["train_nmi"] for h in enc.history][:3] == [0.5, 0.4, 0.4]
