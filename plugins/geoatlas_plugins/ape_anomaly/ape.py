@@ -10,8 +10,8 @@ embedding space; the event's compatibility is the weighted sum of pairwise inter
     S(e) = sum_{i<j} w_ij <v_{a_i}, v_{a_j}> + b,      w_ij >= 0,
 
 and ``P(e) = exp S(e) / sum_e' exp S(e')``. Training is noise-contrastive with a context-dependent
-noise: per mini-batch one entity type ``t`` is drawn (probability proportional to its cardinality
-to the power 0.75), each observed event gets ``k`` corrupted copies whose type-``t`` entity is drawn
+noise: per mini-batch one entity type ``t`` is drawn (uniformly, as the reference demo; or with
+probability proportional to its cardinality to the power 0.75), each observed event gets ``k`` corrupted copies whose type-``t`` entity is drawn
 from that type's unigram distribution to the power 0.75; the NCE logit of an event is
 ``S(e) - log(k P_n(a_t))`` (``P_n`` the plain unigram), and the loss is
 ``-(1/B) [sum_pos log sigma(logit) + sum_neg log sigma(-logit)]``. The anomaly score is ``-S(e)``.
@@ -20,7 +20,7 @@ from that type's unigram distribution to the power 0.75; the NCE logit of an eve
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -46,8 +46,13 @@ class APE(Encoder):
         (the paper's "no weight" ablation).
     seed : int
         Seed of the embedding initialisation and of the noise sampler.
+    type_sampling : {"uniform", "cardinality"}
+        How the corrupted entity type of each mini-batch is drawn: uniformly over the types (the
+        reference re-implementation's demo run, ``neg_dist='uniform'``) or proportionally to the
+        type's cardinality to the power 0.75 (that library function's own default).
 
-    ``fit_events(events)`` trains it on an event table with the exact unigram noise (Adam, lr 0.01);
+    ``fit_events(events)`` trains it on an event table with the exact unigram noise (Adam, lr 0.01,
+    batches of 512, 10 epochs as the reference demo);
     in a pipeline, ``training_step`` does the same with unigram counts accumulated over the batches
     seen so far (labels are ignored: training is unsupervised).
     """
@@ -55,7 +60,8 @@ class APE(Encoder):
     input_type: ClassVar[str] = "table"
     output_space: ClassVar[str] = "euclidean"
 
-    def __init__(self, cardinalities: list[int], dim: int = 10, num_negatives: int = 5, weighted: bool = True, seed: int = 0) -> None:
+    def __init__(self, cardinalities: list[int], dim: int = 10, num_negatives: int = 5, weighted: bool = True, seed: int = 0,
+                 type_sampling: Literal["uniform", "cardinality"] = "uniform") -> None:
         super().__init__()
         if not isinstance(cardinalities, (list, tuple)) or len(cardinalities) < 2:
             raise ValueError(f"cardinalities must list at least 2 entity types, got {cardinalities!r}")
@@ -68,6 +74,9 @@ class APE(Encoder):
                 raise ValueError(f"{name} must be >= 1, got {v}")
         if not isinstance(weighted, bool):
             raise TypeError(f"weighted must be a bool, got {type(weighted).__name__}")
+        if type_sampling not in ("uniform", "cardinality"):
+            raise ValueError(f"type_sampling must be 'uniform' or 'cardinality', got {type_sampling!r}")
+        self.type_sampling = type_sampling
         self.cardinalities = [int(c) for c in cardinalities]
         self.m, self.dim, self.num_negatives, self.weighted, self.seed = len(cardinalities), dim, num_negatives, weighted, seed
         g = torch.Generator().manual_seed(seed)
@@ -117,13 +126,19 @@ class APE(Encoder):
         cnt = self.counts[a : a + c]
         return (cnt + 1e-12) / (cnt.sum() + 1e-12 * c)
 
+    def type_probabilities(self) -> torch.Tensor:
+        """Probability of each entity type being the corrupted one in a mini-batch."""
+        card = torch.tensor(self.cardinalities, dtype=torch.float64)
+        if self.type_sampling == "uniform":
+            return torch.full_like(card, 1.0 / len(card))
+        return card**POWER / (card**POWER).sum()
+
     def nce_loss(self, events: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The noise-contrastive loss of one mini-batch (context-dependent noise, one type per batch)."""
         g = generator if generator is not None else self._gen
         x = self._check(events)
         B, k = x.shape[0], self.num_negatives
-        card = torch.tensor(self.cardinalities, dtype=torch.float64)
-        t = int(torch.multinomial(card**POWER / (card**POWER).sum(), 1, generator=g))
+        t = int(torch.multinomial(self.type_probabilities(), 1, generator=g))
         pn = self._unigram(t)
         noise = torch.multinomial(pn**POWER / (pn**POWER).sum(), B * k, replacement=True, generator=g)
         neg = x.repeat_interleave(k, 0).clone()
@@ -149,7 +164,7 @@ class APE(Encoder):
         self.observe(x)
         return self.nce_loss(torch.as_tensor(x))
 
-    def fit_events(self, events: Any, epochs: int = 10, batch_size: int = 256, lr: float = 0.01) -> list[float]:
+    def fit_events(self, events: Any, epochs: int = 10, batch_size: int = 512, lr: float = 0.01) -> list[float]:
         """Train on an event table: exact unigram counts first, then Adam on the NCE loss with the
         projection after each step. Returns the mean loss per epoch."""
         x = self._check(torch.as_tensor(np.asarray(events)))

@@ -51,7 +51,7 @@ def main() -> None:
         for name, weighted in (("ape", True), ("ape_unweighted", False)):
             torch.manual_seed(seed)
             m = APE(list(CARDS), dim=10, num_negatives=5, weighted=weighted, seed=seed)
-            m.fit_events(X, epochs=10, batch_size=256, lr=0.01)
+            m.fit_events(X, epochs=10, batch_size=512, lr=0.01)
             auc.setdefault(name, []).append(roc_auc_score(y, m.anomaly_score(X)))
         auc.setdefault("frequency", []).append(roc_auc_score(y, frequency_score(X)))
         auc.setdefault("pairwise_counts", []).append(roc_auc_score(y, pairwise_score(X)))
