@@ -77,7 +77,8 @@ def adjacency_matrix(graph: Any, *, weighted: bool = True, symmetric: bool = Fal
     torch-geometric ``Data`` (``edge_index``, ``num_nodes``, ``edge_weight`` when present and
     ``weighted``), a networkx graph (nodes in sorted order), a scipy sparse matrix or a square
     array. Repeated edges are summed; ``weighted=False`` gives 0/1 entries; ``symmetric=True``
-    adds the reverse of every edge (an undirected graph). Bad input raises a ``ValueError`` or
+    returns ``A + A^T`` (an undirected graph from one direction per edge; a graph that already
+    stores both directions gets doubled weights, so combine it with ``weighted=False``). Bad input raises a ``ValueError`` or
     ``TypeError`` that names ``name``: a malformed ``edge_index``, node ids out of range, a
     non-square matrix, NaN/Inf weights or no nodes.
     """
