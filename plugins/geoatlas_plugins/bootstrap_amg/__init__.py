@@ -44,6 +44,8 @@ MANIFEST = {
         "modularity equals networkx.community.modularity (1e-12)",
         "the bootstrap's convergence-factor estimate decreases and reaches conv_ratio; the smooth vectors' span "
         "contains the Laplacian's lowest eigenvector (projection > 0.999)",
+        "compatible weighted matching: weights equal 1 - 2 a_ij w_i w_j / (a_ii w_i^2 + a_jj w_j^2) (1e-12), the matching "
+        "is valid and maximal, prolongators are orthonormal and interpolate w exactly (1e-14), aggregates <= 4 vertices",
     ],
     "claims": [
         {

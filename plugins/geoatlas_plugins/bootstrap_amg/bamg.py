@@ -3,7 +3,8 @@
 D'Ambra, Vassilevski, Cutillo, "Extending bootstrap AMG for clustering of attributed graphs",
 Applied Mathematics and Computation 447 (2023) 127904 (and D'Ambra, Cutillo, Vassilevski,
 "Bootstrap AMG for spectral clustering", CMAM 2019). Re-implemented from the papers and the
-authors' description of BCMatch4Graphs; the AMG hierarchies come from pyamg (no code copied).
+authors' description of BCMatch4Graphs (no code copied); each AMG hierarchy is coarsened by
+compatible weighted matching (re-implemented) and run by pyamg's multilevel solver.
 
 1. Attribute augmentation (SA-Cluster): one new vertex per (attribute, value); every original
    vertex is linked (weight 1) to the vertex of its value of every attribute.
@@ -13,6 +14,7 @@ authors' description of BCMatch4Graphs; the AMG hierarchies come from pyamg (no 
    smooth vector ``w`` exactly, add it to a multiplicative composite solver, and take as next
    smooth vector the error the composite solver leaves on ``A x = 0`` from a random start; stop
    when the estimated convergence factor reaches ``conv_ratio`` or after ``max_hrc`` hierarchies.
+   Each hierarchy aggregates by two pairwise compatible-weighted-matching steps per level.
    The smooth vectors, orthonormalised by an SVD, are the embedding.
 4. Modified k-means: each original vertex is a "super-node" whose coordinates are, for each
    embedding dimension, its own value and the values at its attribute vertices; Lloyd k-means from
@@ -21,12 +23,13 @@ authors' description of BCMatch4Graphs; the AMG hierarchies come from pyamg (no 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from geoatlas.interfaces import DataBundle, Dataset, Descriptor
+from geoatlas.utils import adjacency_matrix
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -36,17 +39,14 @@ def _graph_and_attributes(X: Any) -> tuple[sp.csr_matrix, np.ndarray]:
     ``(adjacency, attributes)``)."""
     if isinstance(X, tuple) and len(X) == 2:
         A, attr = X
-        A = sp.csr_matrix(A)
+        A = adjacency_matrix(A, weighted=False, name="adjacency")
         n = A.shape[0]
     elif hasattr(X, "edge_index"):
-        ei = np.asarray(X.edge_index)
-        if ei.ndim != 2 or ei.shape[0] != 2:
-            raise ValueError(f"data.edge_index must have shape (2, n_edges), got {ei.shape}")
         attr = getattr(X, "attr", None)
         if attr is None:
             raise ValueError("data.attr (integer categorical attributes, shape (n_nodes, n_attributes)) is required")
-        n = int(X.num_nodes)
-        A = sp.csr_matrix((np.ones(ei.shape[1]), (ei[0], ei[1])), shape=(n, n))
+        A = adjacency_matrix(X, weighted=False, name="data")
+        n = A.shape[0]
     else:
         raise TypeError(f"X must be a torch-geometric Data with edge_index and attr, or a pair (adjacency, attributes); got {type(X).__name__}")
     attr = np.asarray(attr.detach().cpu() if hasattr(attr, "detach") else attr)
@@ -110,20 +110,118 @@ def spd_laplacian(G: sp.spmatrix) -> sp.csr_matrix:
 
 
 # ---------------------------------------------------------------------------- bootstrap AMG
-class CompositeAMG:
-    """A multiplicative composite of AMG hierarchies: ``x <- x + B_j (b - A x)`` for each hierarchy in turn."""
+def compatible_matching_weights(A: sp.csr_matrix, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges ``i < j`` of ``A`` and their compatible weights
+    ``1 - 2 a_ij w_i w_j / (a_ii w_i^2 + a_jj w_j^2)`` (machine epsilon where the denominator is
+    not positive), the weights BootCMatch matches on (``bcm_weightmat.c``)."""
+    U = sp.triu(A, k=1).tocoo()
+    d = A.diagonal()
+    den = d[U.row] * w[U.row] ** 2 + d[U.col] * w[U.col] ** 2
+    eps = np.finfo(float).eps
+    safe = np.where(den > eps, den, 1.0)
+    wt = np.where(den > eps, 1.0 - 2.0 * w[U.row] * w[U.col] * U.data / safe, eps)
+    return U.row, U.col, wt
 
-    def __init__(self, A: sp.csr_matrix) -> None:
+
+def greedy_matching(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Half-approximate maximum-weight matching: edges by decreasing weight (ties by index), an
+    edge is taken when both ends are free. With distinct weights this is the locally-dominant
+    matching that Preis' algorithm (the authors' default ``matchtype 0``) also returns.
+    Returns ``mate`` (``-1`` for unmatched vertices)."""
+    mate = np.full(n, -1, dtype=np.int64)
+    for e in np.lexsort((cols, rows, -weights)):
+        i, j = int(rows[e]), int(cols[e])
+        if mate[i] < 0 and mate[j] < 0:
+            mate[i], mate[j] = j, i
+    return mate
+
+
+def matching_prolongator(A: sp.csr_matrix, w: np.ndarray) -> sp.csr_matrix:
+    """One pairwise aggregation step by compatible weighted matching: each matched pair ``{i, j}``
+    is a coarse vertex with prolongator column ``(w_i e_i + w_j e_j) / ||(w_i, w_j)||``, each
+    unmatched vertex a singleton with column ``sign(w_i) e_i``, so that ``P P^T w = w``."""
+    n = A.shape[0]
+    r, c, wt = compatible_matching_weights(A, w)
+    mate = greedy_matching(r, c, wt, n)
+    rows, cols, vals = [], [], []
+    k = 0
+    for i in range(n):
+        j = int(mate[i])
+        if j >= 0 and j < i:
+            continue
+        if j < 0:
+            rows.append(i)
+            cols.append(k)
+            vals.append(1.0 if w[i] >= 0 else -1.0)
+        else:
+            nrm = float(np.hypot(w[i], w[j]))
+            for v in (i, j):
+                rows.append(v)
+                cols.append(k)
+                vals.append(w[v] / nrm if nrm > 0 else 1.0 / np.sqrt(2.0))
+        k += 1
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, k))
+
+
+def matching_hierarchy(A: sp.csr_matrix, w: np.ndarray, sweeps: int = 2, max_coarse: int = 10, max_levels: int = 39) -> Any:
+    """An unsmoothed-aggregation AMG hierarchy (pyamg ``MultilevelSolver``) whose aggregates are
+    built by ``sweeps`` successive pairwise compatible-weighted-matching steps per level (the
+    authors' ``aggrsweeps 1`` = 2 steps, aggregates of up to 4 vertices) and whose prolongators
+    interpolate the smooth vector ``w`` exactly."""
+    from pyamg.multilevel import MultilevelSolver
+
+    levels = []
+    A = sp.csr_matrix(A)
+    w = np.asarray(w, dtype=float)
+    while len(levels) < max_levels - 1 and A.shape[0] > max_coarse:
+        P = sp.identity(A.shape[0], format="csr")
+        Ac, wc = A, w
+        for _ in range(sweeps):
+            Pk = matching_prolongator(Ac, wc)
+            if Pk.shape[1] == Ac.shape[0]:
+                break
+            Ac, wc = (Pk.T @ Ac @ Pk).tocsr(), Pk.T @ wc
+            P = (P @ Pk).tocsr()
+        if P.shape[1] == A.shape[0]:  # no pair was matched: stop coarsening
+            break
+        lvl = MultilevelSolver.Level()
+        lvl.A, lvl.P, lvl.R = A, P, P.T.tocsr()
+        levels.append(lvl)
+        A, w = Ac, wc
+    lvl = MultilevelSolver.Level()
+    lvl.A = A
+    levels.append(lvl)
+    return MultilevelSolver(levels, coarse_solver="pinv")
+
+
+class CompositeAMG:
+    """A multiplicative composite of AMG hierarchies: ``x <- x + B_j (b - A x)`` for each hierarchy in turn.
+
+    ``aggregation="matching"`` (default): the authors' coarsening by compatible weighted matching
+    (:func:`matching_hierarchy`); ``"standard"``: pyamg's standard (Vanek) unsmoothed aggregation
+    with the tentative prolongator fitted to ``w`` (the plugin's first version). Gauss-Seidel
+    forward pre- and backward post-smoothing, one sweep each, V-cycle (the authors' sample input)."""
+
+    def __init__(self, A: sp.csr_matrix, aggregation: str = "matching") -> None:
+        if aggregation not in ("matching", "standard"):
+            raise ValueError(f"aggregation must be 'matching' or 'standard', got {aggregation!r}")
         self.A = A
+        self.aggregation = aggregation
         self.precs: list[Any] = []
 
     def add(self, w: np.ndarray, max_coarse: int = 10) -> int:
         import pyamg
+        from pyamg.relaxation.smoothing import change_smoothers
 
-        ml = pyamg.smoothed_aggregation_solver(
-            self.A, B=w[:, None], smooth=None, strength="symmetric", aggregate="standard", max_coarse=max_coarse,
-            presmoother=("gauss_seidel", {"sweep": "forward"}), postsmoother=("gauss_seidel", {"sweep": "backward"}),
-            improve_candidates=None, keep=False)
+        smoothers = dict(presmoother=("gauss_seidel", {"sweep": "forward"}),
+                         postsmoother=("gauss_seidel", {"sweep": "backward"}))
+        if self.aggregation == "matching":
+            ml = matching_hierarchy(self.A, w, sweeps=2, max_coarse=max_coarse)
+            change_smoothers(ml, **smoothers)
+        else:
+            ml = pyamg.smoothed_aggregation_solver(
+                self.A, B=w[:, None], smooth=None, strength="symmetric", aggregate="standard", max_coarse=max_coarse,
+                improve_candidates=None, keep=False, **smoothers)
         self.precs.append(ml.aspreconditioner(cycle="V"))
         return len(ml.levels)
 
@@ -135,7 +233,7 @@ class CompositeAMG:
 
 
 def bootstrap_smooth_vectors(A: sp.csr_matrix, max_hrc: int = 40, conv_ratio: float = 1e-6, n_iter_est: int = 15,
-                             seed: int = 0, max_coarse: int = 10) -> tuple[np.ndarray, list[float]]:
+                             seed: int = 0, max_coarse: int = 10, aggregation: str = "matching") -> tuple[np.ndarray, list[float]]:
     """Smooth vectors ``(n, n_hrc + 1)`` of the bootstrap and the estimated convergence factor after
     each hierarchy. ``w_0 = 1``; after adding hierarchy ``k`` built on ``w_k``, ``n_iter_est``
     composite iterations on ``A x = 0`` from a random ``x`` give the factor
@@ -144,7 +242,7 @@ def bootstrap_smooth_vectors(A: sp.csr_matrix, max_hrc: int = 40, conv_ratio: fl
     n = A.shape[0]
     w = np.ones(n) / np.sqrt(n)
     ws, rhos = [w], []
-    comp = CompositeAMG(A)
+    comp = CompositeAMG(A, aggregation)
 
     def anorm(v: np.ndarray) -> float:
         return float(np.sqrt(max(v @ (A @ v), 0.0)))
@@ -245,14 +343,20 @@ class BootstrapAMG(Descriptor):
     n_restarts : int
         Restarts of the modified k-means (authors: 100, each at most 10 iterations).
     seed : int
+    aggregation : {"matching", "standard"}
+        Coarsening of each hierarchy: ``"matching"`` the authors' compatible weighted matching
+        (two pairwise steps per level, unsmoothed, prolongator interpolating the smooth vector);
+        ``"standard"`` pyamg's standard unsmoothed aggregation fitted to the smooth vector.
     """
 
     input_type: ClassVar[str] = "graph_nodes"
     per_sample: ClassVar[bool] = False
 
     def __init__(self, max_hrc: int = 40, conv_ratio: float = 1e-6, n_iter_est: int = 15, use_attributes: bool = True,
-                 n_clusters: int | None = None, n_restarts: int = 100, seed: int = 0) -> None:
+                 n_clusters: int | None = None, n_restarts: int = 100, seed: int = 0,
+                 aggregation: Literal["matching", "standard"] = "matching") -> None:
         self.max_hrc, self.conv_ratio, self.n_iter_est = max_hrc, conv_ratio, n_iter_est
+        self.aggregation = aggregation
         self.use_attributes, self.n_clusters, self.n_restarts, self.seed = use_attributes, n_clusters, n_restarts, seed
 
     def _check(self) -> None:
@@ -269,6 +373,8 @@ class BootstrapAMG(Descriptor):
         c = self.conv_ratio
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not (0 < c < 1):
             raise ValueError(f"conv_ratio must be a number in (0, 1), got {c!r}")
+        if self.aggregation not in ("matching", "standard"):
+            raise ValueError(f"aggregation must be 'matching' or 'standard', got {self.aggregation!r}")
         if not isinstance(self.use_attributes, bool):
             raise TypeError(f"use_attributes must be a bool, got {type(self.use_attributes).__name__}")
 
@@ -280,7 +386,8 @@ class BootstrapAMG(Descriptor):
         else:
             G, idx = A, np.zeros((n, 0), dtype=np.int64)
         L = spd_laplacian(G)
-        W, self.rhos_ = bootstrap_smooth_vectors(L, self.max_hrc, float(self.conv_ratio), self.n_iter_est, self.seed)
+        W, self.rhos_ = bootstrap_smooth_vectors(L, self.max_hrc, float(self.conv_ratio), self.n_iter_est, self.seed,
+                                                 aggregation=self.aggregation)
         U, self.singular_values_, _ = np.linalg.svd(W, full_matrices=False)  # left singular vectors (as the authors)
         self.smooth_vectors_ = W
         self.n_hierarchies_ = len(self.rhos_)

@@ -123,3 +123,41 @@ def test_bad_input(sbm):
         AttributedSBM(p_in=1.5)
     with pytest.raises(ValueError, match="block_size"):
         AttributedSBM(block_size=0)
+
+
+def test_compatible_weighted_matching_aggregation(sbm):
+    """The authors' coarsening: weights 1 - 2 a_ij w_i w_j / (a_ii w_i^2 + a_jj w_j^2) (direct
+    transcription), a maximal matching taken greedily by weight, prolongators interpolating w
+    with orthonormal columns, aggregates of at most 4 vertices after the 2 pairwise steps."""
+    from geoatlas_plugins.bootstrap_amg.bamg import (
+        compatible_matching_weights,
+        greedy_matching,
+        matching_hierarchy,
+        matching_prolongator,
+    )
+
+    A, attr = _graph_and_attributes(sbm.X)
+    L = spd_laplacian(augment(A, attr)[0])
+    w = np.random.default_rng(0).uniform(-1, 1, L.shape[0])
+    r, c, wt = compatible_matching_weights(L, w)
+    Ld = L.toarray()
+    for e in range(0, len(r), 37):
+        i, j = r[e], c[e]
+        assert i < j and Ld[i, j] != 0
+        assert wt[e] == pytest.approx(1 - 2 * Ld[i, j] * w[i] * w[j] / (Ld[i, i] * w[i] ** 2 + Ld[j, j] * w[j] ** 2), rel=1e-12)
+    mate = greedy_matching(r, c, wt, L.shape[0])
+    matched = mate >= 0
+    np.testing.assert_array_equal(mate[mate[matched]], np.flatnonzero(matched))
+    assert not (~matched[r] & ~matched[c]).any()  # maximal: no edge with both ends free
+    best = np.argmax(wt)
+    assert mate[r[best]] == c[best]  # the heaviest edge is always matched
+    P = matching_prolongator(L, w)
+    np.testing.assert_allclose(P @ (P.T @ w), w, atol=1e-14)
+    np.testing.assert_allclose((P.T @ P).toarray(), np.eye(P.shape[1]), atol=1e-14)
+    ml = matching_hierarchy(L, w, sweeps=2, max_coarse=10)
+    P1 = ml.levels[0].P
+    assert (P1 != 0).sum(0).max() <= 4 and P1.shape[1] < L.shape[0] / 2
+    np.testing.assert_allclose(P1 @ (P1.T @ w), w, atol=1e-12)
+    assert ml.levels[-1].A.shape[0] <= 10
+    with pytest.raises(ValueError, match="aggregation"):
+        BootstrapAMG(aggregation="smoothed").fit(sbm.X)
