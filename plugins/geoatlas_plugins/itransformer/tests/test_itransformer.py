@@ -86,6 +86,17 @@ def test_affine_equivariance_of_the_normalisation():
     assert torch.allclose(ya, a * y + b, atol=1e-4 * float(a.max()), rtol=1e-4)
 
 
+def test_both_feed_forward_paths_compute_the_same_map():
+    m = _model()
+    x = torch.randn(3, 24, 5)
+    with torch.no_grad():
+        y = m(x)
+        for layer in m.layers:
+            layer.ffn_conv = not layer.ffn_conv
+        assert (m(x) - y).abs().max() < 1e-5
+    assert _model(d_model=512, d_ff=2048, e_layers=1).layers[0].ffn_conv
+
+
 def test_shapes_attention_maps_and_any_number_of_variates():
     m = _model(n_channels=None)
     x = torch.randn(2, 24, 11)
