@@ -32,6 +32,8 @@ MANIFEST = {
     },
     "extras": [],
     "verified": [
+        "frames from graph-geodesic neighbourhoods (the authors' hop-count Dijkstra): selected nodes ordered by hops, "
+        "every nearer hop ring complete (networkx BFS oracle)",
         "posterior mean, variance and marginal likelihood equal gpytorch ExactGP with the same kernel (float64, 1e-6 relative)",
         "S^2 (500 Fibonacci points): the 30 smallest connection-Laplacian eigenvalues group into 6, 10, 14 "
         "(ratios 1 : 5 : 11 as l(l+1)-1), the scalar Laplacian's into 1, 3, 5",

@@ -11,7 +11,7 @@
   error and normal leakage on the unobserved 70%.
 * Spectrum: the 30 smallest connection-Laplacian eigenvalues of 1000 Fibonacci points.
 
-Run: ``make reproduce PLUGIN=rvgp`` (about a minute on one core).
+Run: ``make reproduce PLUGIN=rvgp`` (about 1.5 min of CPU on one core).
 """
 
 from __future__ import annotations

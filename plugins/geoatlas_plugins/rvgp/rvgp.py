@@ -5,7 +5,8 @@ representation of vector fields over arbitrary latent manifolds", ICLR 2024 (arX
 Re-implemented in numpy/torch from the paper and the authors' description (no code copied).
 
 Geometry (numpy, float64): a kNN graph with self-loops; tangent frames ``T_i`` (D x m) by local
-PCA; connections ``O_ij = U V^T`` from the SVD ``T_i^T T_j = U S V^T``; the connection Laplacian
+PCA over each node's nearest nodes in that graph (hop counts, the authors' geodesic neighbourhoods);
+connections ``O_ij = U V^T`` from the SVD ``T_i^T T_j = U S V^T``; the connection Laplacian
 ``L_c = D (x) I_m - [A_ij O_ij]``; its ``k`` smallest eigenpairs ``(lambda_l, u_l)`` with
 eigenvectors scaled by ``sqrt(n m)``; the positional encoding ``P_i = T_i U_i`` (D x k).
 Kernel (torch): ``K((i,a),(j,b)) = sum_l S_l P_i[a,l] P_j[b,l]``, Matern spectral density
@@ -41,14 +42,37 @@ def knn_graph(X: np.ndarray, n_neighbors: int) -> sp.csr_matrix:
     return sp.csr_matrix(A + sp.eye(A.shape[0]))
 
 
-def tangent_frames(X: np.ndarray, n_local: int) -> tuple[np.ndarray, np.ndarray]:
+def geodesic_neighbourhoods(X: np.ndarray, A: sp.spmatrix, n_local: int) -> np.ndarray:
+    """For every node, itself and its ``n_local`` nearest nodes in the graph ``A`` (the authors'
+    geodesic neighbourhood: Dijkstra on their unweighted kNN graph, i.e. hop counts). Nodes at the
+    same hop count are taken in order of Euclidean distance (reconstructed: the authors' Cython
+    Dijkstra takes them in its Fibonacci heap's order). Returns ``(n, n_local + 1)`` indices."""
+    from scipy.sparse.csgraph import shortest_path
+
+    n = X.shape[0]
+    hops = shortest_path(sp.csr_matrix(A), method="D", directed=False, unweighted=True)
+    eu = np.linalg.norm(X[:, None, :] - X[None, :, :], axis=-1)
+    idx = np.empty((n, n_local + 1), dtype=np.int64)
+    for i in range(n):
+        if np.isfinite(hops[i]).sum() < n_local + 1:
+            raise ValueError(f"node {i}'s connected component has fewer than {n_local + 1} nodes: "
+                             "raise n_neighbors or use frame_neighbourhood='euclidean'")
+        idx[i] = np.lexsort((eu[i], hops[i]))[: n_local + 1]
+    return idx
+
+
+def tangent_frames(X: np.ndarray, n_local: int, A: sp.spmatrix | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Local PCA: for each point its ``n_local`` nearest neighbours plus itself, centred; returns
     the orthonormal principal directions ``(n, D, D)`` (columns by decreasing variance) and the
-    singular values ``(n, D)``."""
+    singular values ``(n, D)``. Neighbours in the graph ``A`` (:func:`geodesic_neighbourhoods`,
+    the authors') when ``A`` is given, Euclidean nearest neighbours otherwise."""
     from sklearn.neighbors import NearestNeighbors
 
     n, D = X.shape
-    idx = NearestNeighbors(n_neighbors=min(n, n_local + 1)).fit(X).kneighbors(X, return_distance=False)
+    if A is not None:
+        idx = geodesic_neighbourhoods(X, A, min(n - 1, n_local))
+    else:
+        idx = NearestNeighbors(n_neighbors=min(n, n_local + 1)).fit(X).kneighbors(X, return_distance=False)
     nb = X[idx] - X[idx].mean(axis=1, keepdims=True)  # (n, K+1, D)
     _, s, Vt = np.linalg.svd(nb, full_matrices=False)
     frames = np.transpose(Vt, (0, 2, 1))  # (n, D, min(K+1, D))
@@ -127,12 +151,15 @@ class VectorBundleGeometry:
     and the positional encoding ``P`` of shape ``(n, D, k)``."""
 
     def __init__(self, X: np.ndarray, n_neighbors: int = 10, manifold_dim: int | None = None, n_eigenpairs: int = 50,
-                 frac_geodesic_neighbours: float = 1.5, explained_variance: float = 0.8) -> None:
+                 frac_geodesic_neighbours: float = 1.5, explained_variance: float = 0.8,
+                 frame_neighbourhood: str = "graph") -> None:
         X = np.asarray(X, dtype=np.float64)
         n, D = X.shape
         self.A = knn_graph(X, n_neighbors)
         n_local = int(n_neighbors * frac_geodesic_neighbours)
-        frames, sig = tangent_frames(X, min(n_local, n - 1))
+        if frame_neighbourhood not in ("graph", "euclidean"):
+            raise ValueError(f"frame_neighbourhood must be 'graph' or 'euclidean', got {frame_neighbourhood!r}")
+        frames, sig = tangent_frames(X, min(n_local, n - 1), self.A if frame_neighbourhood == "graph" else None)
         m = manifold_dimension(sig, explained_variance) if manifold_dim is None else int(manifold_dim)
         if m > frames.shape[2]:
             raise ValueError(f"manifold_dim={m} exceeds the ambient dimension / neighbourhood size ({frames.shape[2]})")
@@ -170,6 +197,10 @@ class RVGP(Encoder):
         ``sigma_f = 1``); trainable, kept positive through a log parametrisation.
     noise_variance : float
         Initial Gaussian noise variance (authors: 0.001), trainable.
+    frame_neighbourhood : {"graph", "euclidean"}
+        Local-PCA neighbourhoods of the frames: the ``1.5 * n_neighbors`` nearest nodes in the kNN
+        graph by hop count (the authors' geodesic neighbourhoods; ties by Euclidean distance), or
+        the Euclidean nearest neighbours.
     """
 
     input_type: ClassVar[str] = "graph_nodes"
@@ -177,10 +208,14 @@ class RVGP(Encoder):
 
     def __init__(self, n_neighbors: PositiveInt = 10, manifold_dim: PositiveInt | None = None, n_eigenpairs: Size = 50,
                  kernel: Literal["matern", "se"] = "matern", nu: PositiveFloat = 1.5, kappa: PositiveFloat = 5.0,
-                 sigma_f: PositiveFloat = 1.0, noise_variance: PositiveFloat = 1e-3) -> None:
+                 sigma_f: PositiveFloat = 1.0, noise_variance: PositiveFloat = 1e-3,
+                 frame_neighbourhood: Literal["graph", "euclidean"] = "graph") -> None:
         super().__init__()
         if kernel not in ("matern", "se"):
             raise ValueError(f"kernel must be 'matern' or 'se', got {kernel!r}")
+        if frame_neighbourhood not in ("graph", "euclidean"):
+            raise ValueError(f"frame_neighbourhood must be 'graph' or 'euclidean', got {frame_neighbourhood!r}")
+        self.frame_neighbourhood = frame_neighbourhood
         self.n_neighbors, self.manifold_dim, self.n_eigenpairs, self.kernel = n_neighbors, manifold_dim, n_eigenpairs, kernel
         dt = torch.float64
         # positive parameters: value = lower bound + exp(raw), as gpflow's positive() transform with
@@ -231,7 +266,8 @@ class RVGP(Encoder):
             raise ValueError(f"n_neighbors must be smaller than the number of nodes ({len(X)}), got {self.n_neighbors}")
         key = X.tobytes()
         if self._geo is None or self._geo_key != key:
-            self._geo = VectorBundleGeometry(X, self.n_neighbors, self.manifold_dim, self.n_eigenpairs)
+            self._geo = VectorBundleGeometry(X, self.n_neighbors, self.manifold_dim, self.n_eigenpairs,
+                                             frame_neighbourhood=self.frame_neighbourhood)
             self._geo_key = key
         return self._geo
 

@@ -170,3 +170,30 @@ def test_dataset_and_bad_input():
         m(SimpleNamespace(y=d.y, train_mask=d.train_mask))
     with pytest.raises(ValueError, match="manifold_dim"):
         RVGP(n_neighbors=5, manifold_dim=4, n_eigenpairs=10)(d)
+
+
+def test_frames_use_graph_geodesic_neighbourhoods():
+    """The authors' frames: local PCA over each node and its 1.5k nearest nodes in the kNN graph
+    (hop counts, BFS oracle from networkx); nearer hop rings are always complete."""
+    import networkx as nx
+
+    from geoatlas_plugins.rvgp.rvgp import geodesic_neighbourhoods
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    A = knn_graph(X, 4)
+    G = nx.from_scipy_sparse_array(A)
+    idx = geodesic_neighbourhoods(X, A, 9)
+    for i in range(len(X)):
+        hops = nx.single_source_shortest_path_length(G, i)
+        assert idx[i, 0] == i and len(set(idx[i])) == 10
+        h_sel = [hops[j] for j in idx[i]]
+        assert h_sel == sorted(h_sel)
+        inner = {j for j, h in hops.items() if h < max(h_sel)}
+        assert inner <= set(idx[i].tolist())
+    # the two neighbourhood rules give different frames on a random cloud
+    geo = VectorBundleGeometry(X, n_neighbors=4, manifold_dim=2, n_eigenpairs=5)
+    geo_e = VectorBundleGeometry(X, n_neighbors=4, manifold_dim=2, n_eigenpairs=5, frame_neighbourhood="euclidean")
+    assert not np.allclose(np.abs(geo.frames), np.abs(geo_e.frames))
+    with pytest.raises(ValueError, match="frame_neighbourhood"):
+        VectorBundleGeometry(X, n_neighbors=4, frame_neighbourhood="ambient")
