@@ -40,9 +40,12 @@ def sinkhorn_doubly_stochastic(affinity: torch.Tensor, eta: float = 0.175, iters
     r"""Entropic projection of an ``(n, n)`` affinity ``S`` onto the doubly stochastic matrices.
 
     Returns :math:`\Gamma = n\, \mathrm{diag}(e^{f})\, e^{S/\eta}\, \mathrm{diag}(e^{g})` after
-    ``iters`` rounds of log-domain Sinkhorn scaling (each a row then a column normalisation) towards
-    the uniform marginals :math:`1/n`, scaled by ``n`` so that rows and columns sum to 1 (exactly
-    the columns, after the last round; the rows up to the Sinkhorn residual). It is the solution of
+    ``iters`` log-domain Sinkhorn *half-steps* towards the uniform marginals :math:`1/n`,
+    alternating a row normalisation (even steps, the first) and a column normalisation (odd
+    steps), as the authors' ``SinkhornDistance`` (CPP code, ``max_iter`` = 5) counts them; scaled by
+    ``n``. With an odd ``iters`` (5, the default) the last step is a row normalisation, so every row
+    of :math:`\Gamma` sums to 1 exactly (the :math:`\mathrm{tr}\,\Gamma_i` of :math:`R_c`) and the
+    columns up to the Sinkhorn residual. Converges to the solution of
     :math:`\max_\Pi \langle \Pi, S\rangle + \eta H(\Pi)` over couplings with uniform marginals.
     """
     if affinity.dim() != 2 or affinity.shape[0] != affinity.shape[1] or affinity.shape[0] == 0:
@@ -54,9 +57,11 @@ def sinkhorn_doubly_stochastic(affinity: torch.Tensor, eta: float = 0.175, iters
     log_mu = -math.log(n)
     f = torch.zeros(n, dtype=affinity.dtype, device=affinity.device)
     g = torch.zeros_like(f)
-    for _ in range(iters):
-        f = log_mu - torch.logsumexp(logk + g[None, :], dim=1)
-        g = log_mu - torch.logsumexp(logk + f[:, None], dim=0)
+    for i in range(iters):
+        if i % 2 == 0:
+            f = log_mu - torch.logsumexp(logk + g[None, :], dim=1)
+        else:
+            g = log_mu - torch.logsumexp(logk + f[:, None], dim=0)
     return n * torch.exp(logk + f[:, None] + g[None, :])
 
 
@@ -129,7 +134,7 @@ class MLCLoss(Loss):
     eta : float
         Entropic regularisation of the Sinkhorn projection (0.175).
     sinkhorn_iters : int
-        Sinkhorn rounds (5).
+        Sinkhorn half-steps (5; row first, as the authors count them).
     warmup_epochs : int
         Epochs of total-coding-rate warm-up (0: none).
     """

@@ -3,7 +3,7 @@
 Data: ``union_of_curves`` -- a circle, a sine curve and a helix, 300 points each, in random
 3-d subspaces of R^50, noise 0.05. Model: ``mlc_head`` (MLP 50-256-256, subspace and cluster
 heads of 16 dimensions on the sphere), trained full-batch by the ``mlc`` loss with the authors'
-constants (eps 0.1, gamma 1, Frobenius weight 0.05, Sinkhorn eta 0.175 x 5 rounds) and optimisers
+constants (eps 0.1, gamma 1, Frobenius weight 0.05, Sinkhorn eta 0.175 x 5 half-steps) and optimisers
 (SGD, momentum 0.9: lr 3e-3 / wd 1e-4 for the backbone and subspace head, lr 2e-3 / wd 5e-3 for
 the cluster head); 10 steps of total-coding-rate warm-up, then the one-shot initialisation of the
 cluster head from the subspace head, then MLC. Clusters: spectral clustering of the membership

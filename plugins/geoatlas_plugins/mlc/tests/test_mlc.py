@@ -77,8 +77,12 @@ def test_sinkhorn_marginals_symmetry_and_pot():
     S = (C @ C.T).abs()
     G5 = sinkhorn_doubly_stochastic(S, 0.175, 5)
     one = torch.ones(30, dtype=torch.float64)
-    assert torch.allclose(G5.sum(0), one, atol=1e-12)
-    assert torch.allclose(G5.sum(1), one, atol=1e-2)  # 5 rounds: rows within 5e-3 here
+    # 5 half-steps (row, column, row, column, row), as the authors' SinkhornDistance(max_iter=5)
+    assert torch.allclose(G5.sum(1), one, atol=1e-12)
+    col_err = float((G5.sum(0) - 1).abs().max())
+    assert 1e-6 < col_err < 5e-2, col_err  # columns only approximately, after 2 column steps
+    G4 = sinkhorn_doubly_stochastic(S, 0.175, 4)  # even count: ends on a column step
+    assert torch.allclose(G4.sum(0), one, atol=1e-12)
     G = sinkhorn_doubly_stochastic(S, 0.175, 200)
     assert torch.allclose(G.sum(0), one, atol=1e-8) and torch.allclose(G.sum(1), one, atol=1e-8)
     assert torch.allclose(G, G.T, atol=1e-8)
@@ -88,12 +92,13 @@ def test_sinkhorn_marginals_symmetry_and_pot():
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(2, 12), st.floats(0.05, 2.0), st.integers(1, 8))
-def test_sinkhorn_is_nonnegative_with_unit_columns(n, eta, iters):
+def test_sinkhorn_is_nonnegative_with_unit_last_marginal(n, eta, iters):
     g = torch.Generator().manual_seed(n)
     S = torch.rand(n, n, generator=g, dtype=torch.float64)
     G = sinkhorn_doubly_stochastic(S, eta, iters)
     assert (G >= 0).all()
-    assert torch.allclose(G.sum(0), torch.ones(n, dtype=torch.float64), atol=1e-10)
+    last = 1 if iters % 2 == 1 else 0  # odd: ends on a row step; even: on a column step
+    assert torch.allclose(G.sum(last), torch.ones(n, dtype=torch.float64), atol=1e-10)
 
 
 def test_spectral_clustering_of_true_membership_is_exact():
