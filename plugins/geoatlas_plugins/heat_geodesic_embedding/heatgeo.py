@@ -143,22 +143,34 @@ def heat_entropy(H: np.ndarray) -> float:
 
 
 def kneedle(x: np.ndarray, y: np.ndarray, S: float = 0.5) -> int:
-    """Index of the knee of an increasing concave curve (Kneedle, offline): on the curve scaled to
-    the unit square, the first local maximum of ``y_n - x_n`` after which the difference falls
-    below ``max - S * mean(diff(x_n))`` before the next local maximum; the global maximum otherwise."""
+    """Index of the knee of an increasing concave curve, by the offline Kneedle rule of the
+    ``kneed`` package (``KneeLocator(x, y, S, curve="concave")``, which the authors call):
+    min-max normalise both axes, take the difference curve ``d = y_n - x_n``, its local maxima and
+    minima (``scipy.signal.argrelextrema`` with ``>=`` / ``<=``); walking right from the first
+    maximum, each maximum ``i`` sets the threshold ``d_i - S * |mean(diff(x_n))|`` and re-arms the
+    detection, each minimum sets it to 0 and disarms it; the first armed step whose next value
+    falls below the threshold returns the last maximum. Where kneed finds no knee (it returns
+    None, and the authors' selection then has no ``tau``), the maximum of ``d`` is returned."""
+    from scipy.signal import argrelextrema
+
     x, y = np.asarray(x, float), np.asarray(y, float)
     xn = (x - x.min()) / max(np.ptp(x), 1e-300)
     yn = (y - y.min()) / max(np.ptp(y), 1e-300)
     d = yn - xn
-    if len(d) < 3:
+    maxima = argrelextrema(d, np.greater_equal)[0]
+    minima = set(argrelextrema(d, np.less_equal)[0].tolist())
+    if maxima.size == 0:
         return int(np.argmax(d))
-    lmx = [i for i in range(1, len(d) - 1) if d[i] >= d[i - 1] and d[i] >= d[i + 1]]
-    step = float(np.mean(np.diff(xn)))
-    for k, i in enumerate(lmx):
-        thr = d[i] - S * step
-        end = lmx[k + 1] if k + 1 < len(lmx) else len(d)
-        if any(d[j] < thr for j in range(i + 1, end)):
-            return int(i)
+    drop = S * abs(float(np.diff(xn).mean()))
+    at_max = {int(i): float(d[i]) - drop for i in maxima}
+    threshold, knee, armed = 0.0, int(maxima[0]), True
+    for i in range(int(maxima[0]), len(d) - 1):
+        if i in at_max:
+            threshold, knee, armed = at_max[i], i, True
+        if i in minima:
+            threshold, armed = 0.0, False
+        if armed and d[i + 1] < threshold:
+            return knee
     return int(np.argmax(d))
 
 

@@ -155,6 +155,10 @@ def test_kneedle_finds_an_obvious_corner_and_auto_tau():
     x = np.arange(11.0)
     assert kneedle(x, np.minimum(x, 3.0)) == 3
     assert kneedle(x, np.minimum(x, 7.0)) == 7
+    # two corners: the offline rule returns the first one whose drop crosses its threshold
+    assert kneedle(x, np.minimum(x, 2.0) + 0.3 * np.clip(x - 2.0, 0, 4)) == 2
+    # a straight line has no knee (kneed returns None): documented fallback, the maximum of d (index 0)
+    assert kneedle(x, 2.0 * x) == 0
     G, _ = _grid(6)
     d = HeatGeodesic(tau="auto", tau_max=20.0, n_tau=6, mds_solver="classic").fit(G)
     grid = np.linspace(0.05, 20.0, 6)
