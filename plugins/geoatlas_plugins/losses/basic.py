@@ -52,6 +52,17 @@ class MSE(Loss):
         return F.mse_loss(_like_targets(outputs, y, "mse"), y)
 
 
+class MAE(Loss):
+    """Mean absolute error (L1) between outputs and targets of the same number of elements per
+    sample (ReGENN and many forecasting papers train with it)."""
+
+    requires = ("y",)
+
+    def forward(self, outputs: Any, batch: dict[str, Any]) -> torch.Tensor:
+        y = batch["y"]
+        return F.l1_loss(_like_targets(outputs, y, "mae"), y)
+
+
 class BCE(Loss):
     """Binary cross-entropy of logits against 0/1 targets (click-through, link existence)."""
 

@@ -39,6 +39,7 @@ def _binary(n: int = 1):
 CASES = {
     "cross_entropy": (_classification, lambda o, y: F.cross_entropy(o, y)),
     "mse": (_regression, lambda o, y: F.mse_loss(o, y)),
+    "mae": (_regression, lambda o, y: F.l1_loss(o, y)),
     "bce": (_binary, lambda o, y: F.binary_cross_entropy_with_logits(o, y.to(o.dtype))),
 }
 
