@@ -223,7 +223,7 @@ class HeatGeodesic(Descriptor):
     Parameters
     ----------
     knn : int
-        Neighbours for the affinity graph (the authors' experiments use 5-15).
+        Neighbours for the affinity graph (default 10, the authors' experiment config; their class has no default).
     decay : float
         Alpha-decay exponent of PHATE's kernel (``graph_type="alpha"``).
     tau : float or "auto"
@@ -265,7 +265,7 @@ class HeatGeodesic(Descriptor):
     input_type: ClassVar[str] = "vector"
     per_sample: ClassVar[bool] = False
 
-    def __init__(self, knn: int = 5, decay: float = 40.0, tau: float | Literal["auto"] = 10.0, order: int = 32, auto_order: bool = True,
+    def __init__(self, knn: int = 10, decay: float = 40.0, tau: float | Literal["auto"] = 10.0, order: int = 32, auto_order: bool = True,
                  cheb_tol: float = 1e-10, lap_type: Literal["normalized", "combinatorial"] = "normalized",
                  graph_type: Literal["alpha", "knn"] = "alpha", harnack_regul: float = 0.0, scale_factor: float = 1.0,
                  emb_dim: int = 2, mds_solver: Literal["smacof", "classic"] = "smacof", seed: int = 0,
