@@ -8,8 +8,9 @@ MANIFEST = {
     "summary": "Teacher-student self-supervised pre-training: an EMA teacher turns its feature maps into "
     "bags of visual words over an online, queue-based vocabulary (soft assignment, max-pooling, L1), and "
     "the student predicts them from a perturbed view through a dynamic BoW-prediction head generated "
-    "from the vocabulary. Loss `obow` (targets, vocabulary, prediction head) with the student/teacher "
-    "convnet `obow_cnn` (EMA with the paper's cosine momentum schedule).",
+    "from the vocabulary. Loss `obow` (targets, vocabulary, prediction head; with Loss.bind it also keeps "
+    "the EMA teacher of any registered convnet, e.g. `cnn`) and the student/teacher convnet `obow_cnn` "
+    "(EMA with the paper's cosine momentum schedule).",
     "api": ">=1,<2",
     "status": "experimental",
     "papers": [
@@ -23,7 +24,7 @@ MANIFEST = {
     ],
     "components": {
         "loss": {
-            "obow": {"target": ".obow:OBoWLoss", "summary": "OBoW: BoW targets of the teacher over an online vocabulary, predicted by the student through a generated head"},
+            "obow": {"target": ".obow:OBoWLoss", "summary": "OBoW: BoW targets of the teacher over an online vocabulary, predicted by the student through a generated head; bound to any convnet encoder it keeps the EMA teacher itself"},
         },
         "encoder": {
             "obow_cnn": {"target": ".obow:OBoWEncoder", "summary": "student convnet with an EMA teacher (cosine momentum schedule) for the obow loss"},
@@ -61,6 +62,7 @@ MANIFEST = {
         "EMA schedule equals the closed form 1 - (1 - a0)(cos(pi i/T) + 1)/2 (1e-12), reaches 1 at step T; with a fixed student the teacher equals s + prod(a_i)(t0 - s) (1e-6)",
         "perplexity equals exp of scipy.stats.entropy (1e-9); uniform codes give K, one-hot codes 1",
         "distances equal torch.cdist squared (1e-4); loss equals cross-entropy minus target entropy (1e-6); queue wraps modulo K",
+        "bound to the registered cnn (Loss.bind): the teacher is a frozen copy, equals a*t0 + (1-a)*s after a step at the cosine schedule's a (1e-7), and the loss equals the BoW targets of the teacher's last 4-d map recomputed by hand (1e-5); two levels by module name; binding obow_cnn keeps its own teacher",
     ],
 }
 

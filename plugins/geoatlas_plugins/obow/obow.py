@@ -276,10 +276,15 @@ class OBoWLoss(Loss):
         inv_delta: PositiveFloat | None = 15.0,
         kappa: PositiveFloat = 8.0,
         bow_pool: Literal["max", "avg"] = "max",
+        alpha: Momentum = 0.99,
+        total_steps: PositiveInt = 1000,
+        cosine: bool = True,
+        bow_layers: list[str] | None = None,
     ) -> None:
         super().__init__()
         check_params(type(self), num_channels=num_channels, feature_dim=feature_dim, num_words=num_words,
-                     inv_delta=inv_delta, kappa=kappa, bow_pool=bow_pool)
+                     inv_delta=inv_delta, kappa=kappa, bow_pool=bow_pool, alpha=alpha, total_steps=total_steps,
+                     cosine=cosine)
         levels = [num_channels] if isinstance(num_channels, int) else list(num_channels)
         if not levels:
             raise ValueError("obow: parameter 'num_channels' must name at least one BoW level")
@@ -297,6 +302,85 @@ class OBoWLoss(Loss):
             for c in levels
         )
         self.last_perplexity: dict[str, float] = {}
+        # teacher of a bound encoder (any registered convnet; see bind)
+        self.alpha, self.total_steps, self.cosine = float(alpha), int(total_steps), bool(cosine)
+        if bow_layers is not None and len(bow_layers) != len(levels):
+            raise ValueError(f"obow: parameter 'bow_layers' names {len(bow_layers)} modules, num_channels {len(levels)} BoW levels")
+        self.bow_layers = None if bow_layers is None else [str(n) for n in bow_layers]
+        self.teacher: nn.Module | None = None
+        self.register_buffer("ema_step", torch.zeros((), dtype=torch.long))
+        self._online: list[nn.Module] = []  # the trained encoder, held outside the module tree
+        self._captured: dict[str, torch.Tensor] = {}
+        self._order: list[str] = []
+
+    # -- teacher of a bound encoder
+    def bind(self, model: nn.Module) -> None:
+        """Take the teacher: an EMA copy of the whole ``model`` (equal weights at the start, not
+        optimised, checkpointed with the loss), whose 4-d activations of the modules ``bow_layers``
+        (default: the last module that outputs a 4-d map; one BoW level) give the BoW targets.
+        An ``obow_cnn`` keeps its own teacher: binding it does nothing."""
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"obow.bind takes the encoder being trained (a torch.nn.Module), got {type(model).__name__}")
+        if isinstance(model, OBoWEncoder):
+            self.teacher, self._online = None, []
+            return
+        if self.bow_layers is None and len(self.levels) != 1:
+            raise ValueError("obow: with several BoW levels, name the teacher modules in parameter 'bow_layers'")
+        self._online = [model]
+        self.teacher = copy.deepcopy(model)
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        modules = dict(self.teacher.named_modules())
+        if self.bow_layers is not None:
+            missing = [n for n in self.bow_layers if n not in modules]
+            if missing:
+                raise ValueError(f"obow: parameter 'bow_layers' names modules the encoder does not have: {missing}")
+            names = self.bow_layers
+        else:
+            names = [n for n, m in modules.items() if n and not list(m.children())]
+        self._order = []
+        for n in names:
+            modules[n].register_forward_hook(self._capture_hook(n))
+
+    def _capture_hook(self, name: str) -> Any:
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            if isinstance(output, torch.Tensor) and output.dim() == 4:
+                self._captured[name] = output.detach()
+                if name not in self._order:
+                    self._order.append(name)
+        return hook
+
+    @torch.no_grad()
+    def update_teacher(self) -> float:
+        r"""One EMA step of the bound teacher, :math:`\theta_t \leftarrow \alpha_i \theta_t + (1-\alpha_i)\theta_s`,
+        at the cosine schedule's position (:func:`momentum_schedule`); returns :math:`\alpha_i`."""
+        if self.teacher is None or not self._online:
+            raise RuntimeError("obow: update_teacher needs a bound encoder (call bind(model) first)")
+        a = momentum_schedule(int(self.ema_step), self.alpha, self.total_steps, self.cosine)
+        if a < 1.0:
+            for ps, pt in zip(self._online[0].parameters(), self.teacher.parameters(), strict=True):
+                pt.mul_(a).add_(ps.detach(), alpha=1.0 - a)
+        self.ema_step += 1
+        return a
+
+    @torch.no_grad()
+    def teacher_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The bound teacher's BoW feature maps of images ``x``: the outputs of ``bow_layers``
+        (or of the last module with a 4-d output), in level order."""
+        if self.teacher is None:
+            raise RuntimeError("obow: teacher_maps needs a bound encoder (call bind(model) first)")
+        self._captured = {}
+        self.teacher.train(self._online[0].training if self._online else self.training)
+        self.teacher(x)
+        if self.bow_layers is not None:
+            names = self.bow_layers
+            if any(n not in self._captured for n in names):
+                raise ValueError(f"obow: modules {[n for n in names if n not in self._captured]} of 'bow_layers' gave no 4-d feature map")
+        else:
+            names = [n for n in self._order if n in self._captured][-1:]
+            if not names:
+                raise ValueError("obow: the bound encoder produced no 4-d feature map for the BoW targets (name one in 'bow_layers')")
+        return [self._captured[n] for n in names]
 
     def words(self, level: int = 0) -> torch.Tensor:
         """The current vocabulary of a level, ``(K, C)``."""
@@ -343,7 +427,8 @@ class OBoWLoss(Loss):
         if not isinstance(outputs, (list, tuple)) or not outputs or not all(isinstance(o, dict) for o in outputs):
             raise TypeError(
                 "obow takes the list of view outputs of an obow_cnn encoder in training mode (dicts with "
-                f"'features' and 'teacher_maps'; give the task views with n_views >= 2), got {type(outputs).__name__}"
+                "'features' and 'teacher_maps') or of a bound encoder (tensors (B, D)); give the task views "
+                f"with n_views >= 2, got {type(outputs).__name__}"
             )
         if len(outputs) < 2:
             raise ValueError(f"obow needs at least 2 views (one for the teacher's targets, one to predict them), got {len(outputs)}")
@@ -367,7 +452,26 @@ class OBoWLoss(Loss):
             raise ValueError("obow: all views must have the same batch size")
         return feats, maps
 
+    def _bound_inputs(self, outputs: Any, batch: dict[str, Any]) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+        if self.teacher is None:
+            raise TypeError(
+                "obow: view embeddings (tensors) need a bound encoder (the trainer calls loss.bind(model); "
+                "call it yourself in a hand-written loop), or use the obow_cnn encoder, whose outputs are dicts"
+            )
+        if len(outputs) < 2:
+            raise ValueError(f"obow needs at least 2 views (one for the teacher's targets, one to predict them), got {len(outputs)}")
+        views = batch.get("views") if isinstance(batch, dict) else None
+        if not isinstance(views, (list, tuple)) or len(views) != len(outputs):
+            raise ValueError("obow: a bound encoder needs batch['views'], the list of view inputs (one per output)")
+        if self.training:
+            self.update_teacher()
+        tmaps = self.teacher_maps(views[0])
+        return list(outputs), [tmaps] * len(outputs)
+
     def forward(self, outputs: Any, batch: dict[str, Any]) -> torch.Tensor:
+        if isinstance(outputs, (list, tuple)) and outputs and all(isinstance(o, torch.Tensor) for o in outputs):
+            outputs, maps_ = self._bound_inputs(outputs, batch)
+            outputs = [{"features": f, "teacher_maps": m} for f, m in zip(outputs, maps_, strict=True)]
         feats, maps = self._check(outputs)
         student = torch.cat(feats[1:], dim=0)  # (B * (V - 1), D)
         n_rep = len(feats) - 1
@@ -387,4 +491,5 @@ class OBoWLoss(Loss):
 
     def extra_repr(self) -> str:
         return (f"levels={self.levels}, feature_dim={self.feature_dim}, num_words={self.num_words}, "
-                f"inv_delta={self.inv_delta}, kappa={self.kappa}, bow_pool={self.bow_pool!r}")
+                f"inv_delta={self.inv_delta}, kappa={self.kappa}, bow_pool={self.bow_pool!r}, "
+                f"bound={self.teacher is not None}")

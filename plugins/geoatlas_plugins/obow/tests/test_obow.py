@@ -198,3 +198,75 @@ def test_bad_inputs():
         enc(torch.rand(2, 3, 8, 8))
     with pytest.raises(ValueError, match="NaN"):
         enc(torch.full((2, 1, 8, 8), float("nan")))
+
+
+# ---------------------------------------------------------------- teacher in the loss (Loss.bind)
+def _bound(seed=0, **kw):
+    torch.manual_seed(seed)
+    enc = ga.create("encoder", "cnn", in_channels=1, num_classes=24, channels=[8, 16])
+    loss = ga.create("loss", "obow", num_channels=16, feature_dim=24, num_words=32, total_steps=10, **kw)
+    loss.bind(enc)
+    return enc, loss
+
+
+def test_bound_registered_encoder_ema_and_targets():
+    """Any registered convnet: the loss keeps an EMA copy of it (closed form after a step), and the
+    targets are the BoW of the teacher's last 4-d map (recomputed here by a hook-free forward)."""
+    enc, loss = _bound()
+    assert loss.teacher is not None and all(not p.requires_grad for p in loss.teacher.parameters())
+    assert not any(n.startswith("teacher") for n, p in loss.named_parameters() if p.requires_grad)
+    opt = torch.optim.SGD([*enc.parameters(), *loss.parameters()], lr=0.1)
+    g = torch.Generator().manual_seed(0)
+    views = [torch.rand(6, 1, 8, 8, generator=g) for _ in range(2)]
+    enc.train()
+    loss.train()
+    loss([enc(v) for v in views], {"views": views}).backward()
+    opt.step()
+    teacher_before = [p.clone() for p in loss.teacher.parameters()]
+    student = [p.detach().clone() for p in enc.parameters()]
+    a = momentum_schedule(1, 0.99, 10)
+    words = loss.words(0).clone()
+    mmd = loss.mean_min_dist_0.clone()
+    out = [enc(v) for v in views]
+    val = loss(out, {"views": views})
+    for t0, s, t1 in zip(teacher_before, student, loss.teacher.parameters(), strict=True):
+        assert torch.allclose(t1, a * t0 + (1 - a) * s, atol=1e-7)
+    # the same target by hand: the teacher's features (conv stack) of view 0, then the BoW
+    with torch.no_grad():
+        tmap = loss.teacher.features(views[0])
+    u = tmap[:, :, 1:-1, 1:-1]
+    mmd_new = 0.99 * mmd + 0.01 * word_distances(u, words).amin(1).mean()
+    y = bow_from_codes(assignment_codes(word_distances(u, words), 15.0, mmd_new))
+    # the logits use the dictionary before this step's enqueue, through the generator in training mode
+    with torch.no_grad():
+        logp = torch.log_softmax(loss.logits(out[1].detach(), 0, words), dim=1)
+    ref = (torch.special.xlogy(y, y) - y * logp).sum(1).mean()
+    assert torch.allclose(val.detach(), ref, atol=1e-5)
+
+
+def test_bind_obow_cnn_keeps_its_own_teacher_and_bad_bound_inputs():
+    enc, loss = _pair()
+    loss.bind(enc)
+    assert loss.teacher is None  # obow_cnn owns its teacher; the dict path is unchanged
+    unbound = ga.create("loss", "obow", num_channels=16, feature_dim=24, num_words=32)
+    with pytest.raises(TypeError, match="bound encoder"):
+        unbound([torch.rand(4, 24), torch.rand(4, 24)], {})
+    cnn, bound = _bound()
+    with pytest.raises(ValueError, match="views"):
+        bound([torch.rand(4, 24), torch.rand(4, 24)], {})
+    with pytest.raises(ValueError, match="bow_layers"):
+        ga.create("loss", "obow", num_channels=[8, 16], feature_dim=24, num_words=32).bind(cnn)
+    with pytest.raises(ValueError, match="bow_layers"):
+        ga.create("loss", "obow", num_channels=16, feature_dim=24, num_words=32, bow_layers=["nope"]).bind(cnn)
+
+
+def test_bound_two_levels_by_module_name():
+    torch.manual_seed(0)
+    enc = ga.create("encoder", "cnn", in_channels=1, num_classes=24, channels=[8, 16])
+    loss = ga.create("loss", "obow", num_channels=[8, 16], feature_dim=24, num_words=32, bow_layers=["features.2", "features.6"])
+    loss.bind(enc)
+    views = [torch.rand(5, 1, 8, 8) for _ in range(3)]
+    enc.train()
+    val = loss([enc(v) for v in views], {"views": views})
+    assert torch.isfinite(val) and len(loss.teacher_maps(views[0])) == 2
+    assert [m.shape[1] for m in loss.teacher_maps(views[0])] == [8, 16]
