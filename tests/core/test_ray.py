@@ -226,6 +226,6 @@ def test_ray_only_fields_and_defaults():
     spec = ga.Pipeline.from_dict(_with(DIGITS, kind="ray")).validate()
     assert spec.executor.workers == -1  # all CPUs of the instance / cluster
     dumped = ga.Pipeline.from_dict(DIGITS).validate().model_dump(mode="json")["executor"]
-    assert dumped == {"kind": "local", "workers": 1, "threads": None}  # resolved specs of local runs unchanged
+    assert dumped == {"kind": "local", "workers": 1, "threads": 1}  # one torch thread by default (same numbers on every machine)
     with pytest.raises(SpecError, match="block_size"):
         ga.Pipeline.from_dict(_with(DIGITS, kind="ray", block_size=0)).validate()
