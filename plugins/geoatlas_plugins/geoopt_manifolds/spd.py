@@ -240,10 +240,22 @@ def bw_barycenter(
     ``G <- G^{-1/2} (sum_i w_i (G^{1/2} X_i G^{1/2})^{1/2})^2 G^{-1/2}`` (Álvarez-Esteban et al. 2016),
     until the relative change ``max |G_new - G|_F / max |G|_F < tol``.
 
-    ``symmetric=True`` declares ``x`` exactly symmetric: the whitened matrices ``G^1/2 X_i G^1/2``
+    Without gradients the same iterates are computed from the Cholesky factor ``G = L L^T``
+    instead of ``G^{+-1/2}``: ``L = G^{1/2} Q`` with ``Q`` orthogonal, so
+    ``(L^T X_i L)^{1/2} = Q^T (G^{1/2} X_i G^{1/2})^{1/2} Q`` and, with
+    ``H' = sum_i w_i (L^T X_i L)^{1/2}``, the update is ``G <- M^T M``, ``M = H' L^{-1}``
+    (one Cholesky and one triangular solve per iteration instead of an ``eigh`` of ``G``, two
+    reconstructions and four products).
+
+    ``symmetric=True`` declares ``x`` exactly symmetric: the whitened matrices ``L^T X_i L``
     are then symmetric up to rounding and go to LAPACK as they are."""
     w = _weights(x, weights)
     g = (w[..., None, None] * x).sum(-3) if init is None else init
+    if not _needs_grad(x, w, g):
+        g, left = _bw_fixed_point_cholesky(x, w, g, max_iter, tol, symmetric)
+        if left == 0:
+            return g
+        max_iter = left  # a Cholesky failed (G not numerically PD): the spectral loop goes on from G
     for _ in range(max_iter):
         rg, irg = _sqrt_invsqrt(g)
         h = _weighted_sum_fn(x, w, "sqrt", symmetric, a=rg)
@@ -253,6 +265,39 @@ def bw_barycenter(
         if float(step) < tol:
             break
     return g
+
+
+def _bw_fixed_point_cholesky(
+    x: torch.Tensor, w: torch.Tensor, g: torch.Tensor, max_iter: int, tol: float, symmetric: bool
+) -> tuple[torch.Tensor, int]:
+    """The no-gradient BW fixed point of :func:`bw_barycenter` in the Cholesky frame, same
+    iterates and stopping rule. Returns ``(G, 0)`` when done (converged or ``max_iter`` steps);
+    if a Cholesky factorisation fails (``G`` not numerically positive definite, e.g. from singular
+    inputs) it returns the iterate reached and the number of steps left, for the spectral loop."""
+    n, k = x.shape[-1], x.shape[-3]
+    c = _chunk(n, math.prod(x.shape[:-3]))
+    parts = [(x, w[..., None])] if c >= k else [(x[..., i : i + c, :, :], w[..., i : i + c, None]) for i in range(0, k, c)]
+    for it in range(max_iter):
+        low, info = torch.linalg.cholesky_ex(g)
+        if bool(info.any()):
+            return g, max_iter - it
+        lt, lo = (low.mT, low) if low.dim() == 2 else (low.mT.unsqueeze(-3), low.unsqueeze(-3))
+        h = None
+        for xc, wc in parts:
+            z = lt @ (xc @ lo)
+            lam, u = torch.linalg.eigh(z if symmetric else sym(z))
+            part = _eig_sum(u, wc * lam.sqrt())
+            h = part if h is None else h.add_(part)
+        m = torch.linalg.solve_triangular(low, h, upper=False, left=False)  # M = H' L^{-1}
+        new = m.mT @ m
+        if new.dim() == 2:
+            step = torch.linalg.vector_norm(new - g) / torch.linalg.vector_norm(g)
+        else:
+            step = (new - g).flatten(-2).norm(dim=-1).max() / g.flatten(-2).norm(dim=-1).max()
+        g = new
+        if float(step) < tol:
+            break
+    return sym(g), 0  # M^T M is symmetric up to the summation order of the product
 
 
 def _eig_sum(u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
