@@ -74,7 +74,7 @@ def main() -> None:
         print(name, runs[name])
     best = max(runs["mee_paper_buffer"]["modes"], runs["mee_reference_code_buffer"]["modes"])
     rep.record("mee_covers_more_modes",
-               ours="; ".join(f"{n}: {r['modes']:.0f}/8 modes, high quality {r['high_quality']:.3f}, mean |x| {r.get('mean_radius', float('nan')):.2f}" for n, r in runs.items()),
+               ours="; ".join(f"{n}: {r['modes']:.0f}/8 modes, high quality {r['high_quality']:.3f}, mean radius {r.get('mean_radius', float('nan')):.2f}" for n, r in runs.items()),
                value=float(best - runs["no_mee"]["modes"]), holds=bool(best > runs["no_mee"]["modes"]),
                note="holds = MEE (either buffer) covers more modes than the MaF baseline; at this scale neither GAN reaches the ring (the MaF losses have no Lipschitz control)")
     rep.write()
