@@ -38,7 +38,9 @@ def depict_target(P: torch.Tensor, kind: str = "sqrt") -> torch.Tensor:
     r"""Auxiliary target of DEPICT from predictions ``P`` ``(n, K)`` (rows on the simplex).
 
     ``"sqrt"`` (the paper's): :math:`q_{ik} \propto p_{ik} / (\sum_{i'} p_{i'k})^{1/2}`, the
-    minimiser of :func:`depict_objective`. ``"square"`` (the authors' code's run path, as in DEC):
+    paper's closed form for the minimiser of :func:`depict_objective`; it is exact only when the
+    row normalisers are equal (the exact minimiser is the fixed point :math:`q_{ik} \propto
+    p_{ik}/f_k(Q)`, see the tests). ``"square"`` (the authors' code's run path, as in DEC):
     :math:`q_{ik} \propto p_{ik}^2 / \sum_{i'} p_{i'k}`. Rows are normalised over ``k``.
     """
     if P.dim() != 2 or P.shape[0] == 0:
