@@ -45,7 +45,8 @@ MANIFEST = {
         },
     ],
     "verified": [
-        "margin loss equals pytorch_metric_learning.losses.MarginLoss(margin=0.2, beta=1.2) on the same batch to 1e-6",
+        "margin loss over all triplets equals pytorch_metric_learning.losses.MarginLoss(margin=0.2, beta=1.2) on the same batch to 1e-6; the authors' sampler (nearest negatives at distance >= 0.5, K = positive pairs / batch) matches a hand-worked 6-point case exactly",
+        "split trigger as the authors' train.py: NMI of k-means monitored, split after patience epochs since the best epoch, re-armed only by a new best (hand-fed metric sequence)",
         "learner splitting as the notes correct it: high-score neurons stay (moved to the first slots, weights unchanged), the others are re-initialised as the new learner; blocks disjoint and covering the embedding; each block unit-norm",
     ],
 }

@@ -9,7 +9,7 @@ by splitting the last learner on a Taylor-importance criterion.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -27,17 +27,50 @@ from geoatlas.validation import (
 )
 
 
-def margin_loss(z: torch.Tensor, labels: torch.Tensor, beta: torch.Tensor | float, margin: float = 0.2) -> torch.Tensor:
-    r"""Margin loss (Wu et al. 2017) over all triplets of a batch, on L2-normalised ``z``:
+def nearest_negative_triplets(z: torch.Tensor, labels: torch.Tensor, cutoff: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The authors' triplet sampler (``lib/loss/sampler.py``): on L2-normalised ``z``, every anchor
+    takes its ``K`` nearest negatives at Euclidean distance >= ``cutoff``, with ``K`` = the number
+    of positive pairs of the batch divided by the batch size, and pairs them in index order with
+    its positives. Returns index tensors ``(a, p, n)``."""
+    zn = F.normalize(z.detach(), dim=1)
+    d = torch.cdist(zn, zn)
+    n = len(labels)
+    pos = (labels[:, None] == labels[None, :]) & ~torch.eye(n, dtype=torch.bool, device=z.device)
+    k = min(int(pos.sum()) // max(n, 1), n)
+    empty = torch.zeros(0, dtype=torch.long, device=z.device)
+    if k == 0:
+        return empty, empty, empty
+    masked = d + 1e6 * (pos | (d < cutoff)).to(d.dtype)
+    neg = masked.topk(k, dim=1, largest=False).indices.sort(dim=1).values
+    a, p, ng = [], [], []
+    for i in range(n):
+        pi = torch.nonzero(pos[i]).flatten()
+        m = min(len(pi), k)
+        a.append(torch.full((m,), i, dtype=torch.long, device=z.device))
+        p.append(pi[:m])
+        ng.append(neg[i, :m])
+    return torch.cat(a), torch.cat(p), torch.cat(ng)
+
+
+def margin_loss(z: torch.Tensor, labels: torch.Tensor, beta: torch.Tensor | float, margin: float = 0.2,
+                triplets: str = "all", cutoff: float = 0.5) -> torch.Tensor:
+    r"""Margin loss (Wu et al. 2017) on L2-normalised ``z``:
     :math:`\sum_{(a,p,n)} [d_{ap} - \beta + m]_+ + [\beta - d_{an} + m]_+` divided by the number
-    of non-zero terms (zero when there is none), :math:`d` the Euclidean distance."""
+    of non-zero terms (zero when there is none), :math:`d` the Euclidean distance. ``triplets``:
+    ``"all"`` (every triplet of the batch, as pytorch-metric-learning's MarginLoss) or
+    ``"nearest"`` (the authors' sampler, :func:`nearest_negative_triplets`)."""
     zn = F.normalize(z, dim=1)
     d = torch.cdist(zn, zn)
-    same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool)
-    pos = same & ~eye
-    neg = ~same
-    a, p, n = torch.nonzero(pos[:, :, None] & neg[:, None, :], as_tuple=True)
+    if triplets == "nearest":
+        a, p, n = nearest_negative_triplets(z, labels, cutoff)
+    elif triplets == "all":
+        same = labels[:, None] == labels[None, :]
+        eye = torch.eye(len(labels), dtype=torch.bool, device=z.device)
+        pos = same & ~eye
+        neg = ~same
+        a, p, n = torch.nonzero(pos[:, :, None] & neg[:, None, :], as_tuple=True)
+    else:
+        raise ValueError(f"margin_loss: parameter 'triplets' must be 'all' or 'nearest', got {triplets!r}")
     if len(a) == 0:
         return z.sum() * 0.0
     pos_l = F.relu(d[a, p] - beta + margin)
@@ -108,9 +141,11 @@ class DynamicSubspace(Encoder):
         finetune_epoch: NonNegativeInt | None = None,
         dropout: Dropout = 0.01,
         seed: NonNegativeInt = 0,
+        triplets: Literal["nearest", "all"] = "nearest",
     ) -> None:
         super().__init__()
         channels = [32, 64] if channels is None else list(channels)
+        self.triplets = triplets
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"dynamic_subspace: parameter 'score_threshold' must be in [0, 1], got {score_threshold}")
         cs = [in_channels, *channels]
@@ -182,7 +217,7 @@ class DynamicSubspace(Encoder):
         for k, (s, t) in enumerate(blocks):
             sel = groups == k
             if int(sel.sum()) >= 3:
-                total = total + margin_loss(e[sel, s:t], y[sel], self.betas[k], self.margin)
+                total = total + margin_loss(e[sel, s:t], y[sel], self.betas[k], self.margin, self.triplets)
         if e.requires_grad and len(blocks) == self.n_learners:
             s, t = blocks[-1]
             self._acts.append(e[:, s:t].detach())
