@@ -127,14 +127,14 @@ def test_split_trigger_follows_the_authors_nmi_rule(monkeypatch):
 
 def test_authors_sampler_nearest_negatives_beyond_cutoff():
     """lib/loss/sampler.py: K = #positive pairs / batch = 1 here; each anchor's nearest negative at
-    distance >= 0.5 (closer ones skipped), paired with its positive. Worked out by hand on the circle."""
+    distance >= 0.5 (closer ones passed over), paired with its positive. Worked out by hand on the circle."""
     ang = torch.tensor([0.0, 0.1, 0.2, 1.0, 3.0, 3.1], dtype=torch.float64)
     z = torch.stack([ang.cos(), ang.sin()], dim=1)
     y = torch.tensor([0, 0, 1, 1, 2, 2])
     a, p, n = nearest_negative_triplets(z, y, 0.5)
     assert a.tolist() == [0, 1, 2, 3, 4, 5]
     assert p.tolist() == [1, 0, 3, 2, 5, 4]
-    assert n.tolist() == [3, 3, 4, 1, 3, 3]  # e.g. anchor 0 skips node 2 (distance 0.20 < 0.5)
+    assert n.tolist() == [3, 3, 4, 1, 3, 3]  # e.g. anchor 0 passes over node 2 (distance 0.20 < 0.5)
     d = lambda i, j: float((z[i] - z[j]).norm())  # noqa: E731
     ref = sum(max(0.0, d(i, j) - 1.2 + 0.2) + max(0.0, 1.2 - d(i, k) + 0.2) for i, j, k in zip(a, p, n, strict=True))
     cnt = sum((d(i, j) - 1.2 + 0.2 > 0) + (1.2 - d(i, k) + 0.2 > 0) for i, j, k in zip(a, p, n, strict=True))
