@@ -309,7 +309,10 @@ class Loss(torch.nn.Module):
         trained, e.g. to keep a momentum (EMA) copy of the whole encoder, as MoCo, BYOL or a
         teacher-student loss do. Keep such a copy as a submodule whose parameters have
         ``requires_grad=False``: it is then checkpointed with the loss and not optimised. On
-        ``--resume`` ``bind`` runs again and the checkpoint then restores the copy. Default: nothing."""
+        ``--resume`` ``bind`` runs again and the checkpoint then restores the copy. To keep only a
+        reference to the model, store it with ``self.__dict__["model"] = model``: an attribute
+        assignment would make it a submodule of the loss (saved in the loss's checkpoint too).
+        Default: nothing."""
 
 
 # ---------------------------------------------------------------------------- Measure

@@ -401,8 +401,11 @@ class _WithLoss:
         self.model, self.loss = model, loss
 
     def parameters(self) -> Any:
-        yield from self.model.parameters()
-        yield from self.loss.parameters()
+        seen = set()
+        for p in (*self.model.parameters(), *self.loss.parameters()):
+            if id(p) not in seen:  # a loss holding the model as a submodule must not optimise it twice
+                seen.add(id(p))
+                yield p
 
 
 def _masked(loss_fn: Callable[[Any, Any], Any], mask: Any) -> Callable[[Any, Any], Any]:

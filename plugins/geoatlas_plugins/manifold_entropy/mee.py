@@ -199,7 +199,9 @@ class MEELoss(Loss):
         self._model: Any = None
 
     def bind(self, model: torch.nn.Module) -> None:
-        self._model = model
+        # a plain reference, not a submodule: the model's parameters stay out of the loss's own
+        # parameters (the optimiser would see them twice) and out of its checkpoint
+        self.__dict__["_model"] = model
 
     def entropy_weight(self, epoch: int | None) -> float:
         if not self.warmup_epochs or epoch is None:
