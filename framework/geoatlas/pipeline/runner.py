@@ -127,6 +127,12 @@ def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool
     return p
 
 
+def _threadpool_info() -> list[dict[str, Any]]:
+    from threadpoolctl import threadpool_info
+
+    return threadpool_info()
+
+
 def _training_labels(split: dict[str, Any]) -> Any:
     """The labels shared steps may fit on. One graph with node labels carries every node's label
     (its encoders train through the train mask): the test nodes' labels are hidden as -1, the
@@ -225,6 +231,7 @@ class _Run:
             "platform": platform.platform(),
             "machine": platform.machine(),
             "torch_threads": torch.get_num_threads(),
+            "blas_threads": {p["internal_api"]: p["num_threads"] for p in _threadpool_info()},
             "torch_deterministic": torch.are_deterministic_algorithms_enabled(),
             "seed": self.spec.seed,
             "command": list(sys.argv),
@@ -254,6 +261,11 @@ class _Run:
 
         threads_before = torch.get_num_threads()
         torch.set_num_threads(spec.executor.threads)
+        # numpy/scipy's BLAS and OpenMP pools get the same thread count as torch: a multithreaded
+        # BLAS sums in another order (an ARPACK SVD in a descriptor moved a final loss by 1e-5)
+        from threadpoolctl import threadpool_limits
+
+        blas_limits = threadpool_limits(limits=spec.executor.threads)
         self._write_environment()
         try:
             seed_everything(spec.seed)
@@ -325,6 +337,7 @@ class _Run:
             raise
         finally:
             torch.set_num_threads(threads_before)
+            blas_limits.restore_original_limits()
 
     # ------------------------------------------------------------------ data
     def _load(self) -> tuple[Any, dict[str, Any], Any, str]:
