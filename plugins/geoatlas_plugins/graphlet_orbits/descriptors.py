@@ -29,6 +29,10 @@ def _as_graph_nodes(X: Any, Z: np.ndarray) -> Any:
     return out
 
 
+#: matrices up to this many rows/columns get an exact dense SVD (deterministic); larger ones a seeded randomized SVD
+_DENSE_SVD_MAX = 4000
+
+
 class GraphletOrbits(Descriptor):
     """Per-node graphlet orbit counts (graphlet degree vectors) of one graph.
 
@@ -103,7 +107,7 @@ class OrbitAdjacency(Descriptor):
     n_components : int or None
         SVD components per block, or None for the raw rows.
     seed : int
-        Seed of the randomized SVD.
+        Seed of the randomized SVD (used only above 4000 nodes; smaller graphs get an exact, deterministic dense SVD).
     output : str
         ``"features"`` or ``"graph_nodes"``.
     """
@@ -153,8 +157,10 @@ class OrbitAdjacency(Descriptor):
 
             Z = sp.hstack(blocks).toarray()
         else:
+            import scipy.linalg
             from sklearn.decomposition import TruncatedSVD
             from sklearn.preprocessing import normalize
+            from sklearn.utils.extmath import svd_flip
 
             parts = []
             for B in blocks:
@@ -163,7 +169,15 @@ class OrbitAdjacency(Descriptor):
                 if k < 1:
                     parts.append(np.zeros((Bn.shape[0], int(self.n_components))))
                     continue
-                P = TruncatedSVD(k, random_state=int(self.seed), algorithm="arpack" if k < min(Bn.shape) - 1 else "randomized").fit_transform(Bn)
+                if max(Bn.shape) <= _DENSE_SVD_MAX:
+                    # a dense LAPACK SVD: the same output on every run. ARPACK (TruncatedSVD's
+                    # "arpack") returned differently rotated bases from run to run when singular
+                    # values repeat, as they do for orbit adjacencies of symmetric graphs
+                    U, S, Vt = scipy.linalg.svd(Bn.toarray(), full_matrices=False, lapack_driver="gesvd")
+                    U, Vt = svd_flip(U, Vt)
+                    P = U[:, :k] * S[:k]
+                else:
+                    P = TruncatedSVD(k, random_state=int(self.seed), algorithm="randomized").fit_transform(Bn)
                 parts.append(np.pad(P, ((0, 0), (0, int(self.n_components) - k))))
             Z = np.concatenate(parts, axis=1)
         return Z if self.output == "features" else _as_graph_nodes(X, Z)

@@ -202,3 +202,18 @@ def test_five_node_orbit_ids_agree_with_orca_on_single_graphlets():
         five = orbit_counts(G, 5)[:, 15:]
         assert (five.sum(1) == 1).all()
         assert [int(np.nonzero(r)[0][0]) + 15 for r in five] == ids
+
+
+def test_orbit_adjacency_embedding_is_the_same_on_every_run():
+    """Orbit adjacencies of symmetric graphs have repeated singular values: ARPACK returned a
+    differently rotated basis from run to run (a pipeline's loss moved by 1%); the dense SVD
+    does not."""
+    import networkx as nx
+    import numpy as np
+
+    import geoatlas as ga
+
+    G = nx.karate_club_graph()
+    runs = [np.asarray(ga.create("descriptor", "orbit_adjacency", max_graphlet_size=4, n_components=4,
+                                 output="features").fit_transform(G)) for _ in range(3)]
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
