@@ -100,6 +100,12 @@ def _pipeline_facts(path: Path) -> tuple[list[str], list[str], list[str]]:
     return tasks, datasets, groups
 
 
+def _dataset_facts(obj: Any) -> tuple[str | None, str | None]:
+    """A dataset class's ``(data_type, task)`` where it declares them."""
+    dt, tk = getattr(obj, "data_type", None), getattr(obj, "task", None)
+    return (dt if isinstance(dt, str) else None), (tk if isinstance(tk, str) else None)
+
+
 def derive_capabilities(plugin_id: str) -> dict[str, list[str]]:
     """Tasks, input types and symmetries of one plugin, read from its component classes and its
     example pipelines (imports the plugin's implementation modules)."""
@@ -107,28 +113,22 @@ def derive_capabilities(plugin_id: str) -> dict[str, list[str]]:
     from .plugins import catalog, import_target
 
     cat = catalog()
-    tasks: list[str] = []
-    inputs: list[str] = []
+    tasks: list[str | None] = []
+    inputs: list[str | None] = []
     groups: list[str] = []
-
-    def dataset_facts(obj: Any) -> None:
-        dt, tk = getattr(obj, "data_type", None), getattr(obj, "task", None)
-        if isinstance(dt, str):
-            inputs.append(dt)
-        if isinstance(tk, str):
-            tasks.append(tk)
-
     for comp in [c for c in cat.components.values() if c.plugin == plugin_id]:
         try:
             obj = import_target(comp)
         except Exception:
             continue
-        if comp.kind == "encoder" or comp.kind == "descriptor":
+        if comp.kind == "encoder":
             it = getattr(obj, "input_type", None)
-            if isinstance(it, str) and comp.kind == "encoder" and it != "vector":
+            if isinstance(it, str) and it != "vector":
                 inputs.append(it)
         elif comp.kind == "dataset":
-            dataset_facts(obj)
+            dt, tk = _dataset_facts(obj)
+            inputs.append(dt)
+            tasks.append(tk)
         elif comp.kind == "group":
             groups.append(comp.name)
         elif comp.kind == "task":
@@ -136,17 +136,14 @@ def derive_capabilities(plugin_id: str) -> dict[str, list[str]]:
     for spec in plugin_pipelines(plugin_id):
         ptasks, pdatasets, pgroups = _pipeline_facts(spec)
         groups.extend(pgroups)
-        ds_task: list[str] = []
+        ds_task: list[str | None] = []
         for ds in pdatasets:
             try:
-                obj = import_target(cat.resolve("dataset", ds))
+                dt, tk = _dataset_facts(import_target(cat.resolve("dataset", ds)))
             except Exception:
                 continue
-            dt, tk = getattr(obj, "data_type", None), getattr(obj, "task", None)
-            if isinstance(dt, str):
-                inputs.append(dt)
-            if isinstance(tk, str):
-                ds_task.append(tk)
+            inputs.append(dt)
+            ds_task.append(tk)
         tasks.extend(ptasks or ds_task)
     return {"tasks": _uniq(tasks), "inputs": _uniq(inputs), "symmetries": _uniq(groups)}
 
@@ -162,7 +159,9 @@ def _stored_capabilities() -> dict[str, dict[str, list[str]]]:
     """The capabilities stored in the source tree's ``registry.yaml`` (empty if there is none)."""
     import yaml
 
-    path = Path(__file__).resolve().parents[2] / "registry.yaml"
+    from .layout import source_root
+
+    path = source_root() / "registry.yaml"
     if not path.exists():
         return {}
     try:

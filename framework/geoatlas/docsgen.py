@@ -101,13 +101,11 @@ def plugin_page(manifest: Any, readme: str | None, pipelines: list[Path] | None 
     return "\n".join(out)
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
 def _repo_rel(path: Path) -> str:
+    from .layout import source_root
+
     try:
-        return str(path.resolve().relative_to(_repo_root()))
+        return str(path.resolve().relative_to(source_root()))
     except ValueError:
         return str(path)
 
@@ -116,7 +114,9 @@ def _pinned_metrics() -> dict[str, Any]:
     """The CI-checked metrics of every pipeline (``tests/core/data/pinned_metrics.json``), or {}."""
     import json
 
-    path = _repo_root() / "tests" / "core" / "data" / "pinned_metrics.json"
+    from .layout import source_root
+
+    path = source_root() / "tests" / "core" / "data" / "pinned_metrics.json"
     if not path.exists():
         return {}
     return json.loads(path.read_text(encoding="utf-8")).get("pipelines", {})

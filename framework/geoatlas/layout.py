@@ -14,6 +14,12 @@ from pathlib import Path
 BUILTIN_PACKAGE = "geoatlas_plugins"
 
 
+def source_root() -> Path:
+    """The source checkout holding ``framework/`` (``registry.yaml``, ``tests/``, ``docs/``); in an
+    installed wheel these files are absent and callers fall back."""
+    return Path(__file__).resolve().parents[2]
+
+
 def plugin_dir(plugin_id: str) -> Path | None:
     """The folder of a loaded plugin (built-in or third-party), or ``None`` if it has none."""
     from .plugins import catalog

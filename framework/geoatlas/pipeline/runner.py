@@ -127,12 +127,6 @@ def _choose_run_dir(spec: PipelineSpec, run_dir: str | Path | None, resume: bool
     return p
 
 
-def _threadpool_info() -> list[dict[str, Any]]:
-    from threadpoolctl import threadpool_info
-
-    return threadpool_info()
-
-
 def _training_labels(split: dict[str, Any]) -> Any:
     """The labels shared steps may fit on. One graph with node labels carries every node's label
     (its encoders train through the train mask): the test nodes' labels are hidden as -1, the
@@ -207,6 +201,8 @@ class _Run:
 
         import torch
 
+        from threadpoolctl import threadpool_info
+
         from .. import __version__
         from ..plugins import catalog
         from ..utils import atomic_write_text
@@ -231,7 +227,7 @@ class _Run:
             "platform": platform.platform(),
             "machine": platform.machine(),
             "torch_threads": torch.get_num_threads(),
-            "blas_threads": {p["internal_api"]: p["num_threads"] for p in _threadpool_info()},
+            "blas_threads": {p["internal_api"]: p["num_threads"] for p in threadpool_info()},
             "torch_deterministic": torch.are_deterministic_algorithms_enabled(),
             "seed": self.spec.seed,
             "command": list(sys.argv),
