@@ -280,11 +280,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .api import doctor
-
     import platform
 
     from . import __version__
+    from .api import doctor
 
     healthy, lines = doctor(import_components=args.imports)
     print(f"geoatlas {__version__}, Python {platform.python_version()} on {platform.platform(terse=True)}")

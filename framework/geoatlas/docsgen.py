@@ -218,12 +218,10 @@ def generate(docs_dir: Path) -> list[Path]:
     """Write one page per built-in plugin (from its manifest and folder), the plugin index, the
     paper-echo table and the YAML reference. Plugins are found by walking the built-in collection,
     so a new plugin folder gets its page with no other edit."""
-    from .echo import echo_markdown, echo_rows
-    from .layout import builtin_ids, plugin_dir
-    from .plugins import catalog
-
     from .catalogue import plugin_rows
-    from .layout import plugin_pipelines
+    from .echo import echo_markdown, echo_rows
+    from .layout import builtin_ids, plugin_dir, plugin_pipelines
+    from .plugins import catalog
 
     cat = catalog()
     ids = builtin_ids()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Callable
+from collections.abc import Callable
 
 #: macros latex2mathml lacks, rewritten to ones it has (same rendering)
 _REWRITES: list[tuple[str, str]] = [

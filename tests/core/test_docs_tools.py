@@ -75,9 +75,8 @@ def test_stored_capabilities_match_the_code():
     import yaml
 
     from geoatlas.catalogue import builtin_capabilities
-    from geoatlas.layout import BUILTIN_PACKAGE  # noqa: F401 - the collection is importable
-    from pathlib import Path
+    from geoatlas.layout import source_root
 
-    stored = yaml.safe_load((Path(__file__).resolve().parents[2] / "registry.yaml").read_text())["capabilities"]
+    stored = yaml.safe_load((source_root() / "registry.yaml").read_text())["capabilities"]
     assert stored == builtin_capabilities()
     assert "point_cloud" in stored["ponita"]["inputs"] and re.match(r"se\d|so\d", " ".join(stored["ponita"]["symmetries"]))

@@ -45,7 +45,7 @@ def test_bind_runs_once_before_the_optimiser_and_the_copy_is_not_optimised(tmp_p
     assert optimised == {id(p) for p in model.parameters()}
     before = [p.clone() for p in loss.teacher.parameters()]
     tr.fit(torch.randn(8, 3), None)
-    assert all(torch.equal(a, b) for a, b in zip(before, loss.teacher.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, loss.teacher.parameters(), strict=True))
     state = torch.load(tmp_path / "c.pt", weights_only=True)
     assert any(k.startswith("teacher.") for k in state["loss"])
 

@@ -81,7 +81,14 @@ class TaskContext:
         history, ``log.txt``, the progress bar and the training-curve plot).
         Returns the :class:`~geoatlas.pipeline.models.Trainer` (``.predict``, ``.outputs``,
         ``.history``)."""
-        from rich.progress import Progress
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         from ..utils import atomic_write_text
         from .models import Trainer
@@ -89,7 +96,6 @@ class TaskContext:
         train = train if train is not None else self.spec.train
         ckpt = self.dir / "checkpoints" / f"{label}.pt"
         run = self._run
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         columns = (TextColumn("training [bold]{task.description}[/bold]"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("epochs"), TextColumn("{task.fields[shown]}"), TimeElapsedColumn(), TimeRemainingColumn())

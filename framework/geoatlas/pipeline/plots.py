@@ -34,10 +34,10 @@ def training_curves(histories: dict[str, list[dict[str, float]]], path: Path) ->
         ep = [h["epoch"] for h in hist]
         ax.plot(ep, [h["train_loss"] for h in hist], marker="o", ms=3, color=colour, label=f"{label} (training loss)")
         if ax2 is not None:
-            for key in watched[:1]:
-                pts = [(h["epoch"], h[key]) for h in hist if key in h]
-                if pts:
-                    ax2.plot(*zip(*pts), ls="--", marker="s", ms=3, color=colour, label=f"{label} ({key})")
+            key = watched[0]
+            pts = [(h["epoch"], h[key]) for h in hist if key in h]
+            if pts:
+                ax2.plot(*zip(*pts, strict=True), ls="--", marker="s", ms=3, color=colour, label=f"{label} ({key})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -200,7 +200,6 @@ class _Run:
         from importlib import metadata
 
         import torch
-
         from threadpoolctl import threadpool_info
 
         from .. import __version__
