@@ -129,3 +129,23 @@ def adjacency_matrix(graph: Any, *, weighted: bool = True, symmetric: bool = Fal
         A = (A != 0).astype(np.float64).tocsr()
     A.eliminate_zeros()
     return A
+
+
+def backbone_params(backbone: str, params: dict[str, Any] | None = None, **inferred: Any) -> dict[str, Any]:
+    """Parameters for a registered encoder that another encoder wraps (a subspace, a μP
+    parametrization, ...): ``params`` as given, plus each of ``inferred`` (``in_features``,
+    ``num_classes``, ... that a pipeline fills in for the wrapper) that is not ``None``, that the
+    backbone accepts and that ``params`` does not set. Raises ``TypeError`` if ``params`` is not a
+    dict and ``ValueError`` if ``backbone`` is not a registered encoder."""
+    from .api import info
+
+    if params is not None and not isinstance(params, dict):
+        raise TypeError(f"backbone_params must be a dict, got {type(params).__name__}")
+    meta = info(backbone)
+    if meta.get("kind") != "encoder":
+        raise ValueError(f"backbone must name a registered encoder, {backbone!r} is a {meta.get('kind', 'plugin')}")
+    out = dict(params or {})
+    for name, val in inferred.items():
+        if val is not None and name in meta["params"] and name not in out:
+            out[name] = val
+    return out

@@ -74,3 +74,15 @@ def test_measure_constructors_are_checked():
     assert M(k=2)()["k"] == 2
     with pytest.raises((ValueError, TypeError), match="k"):
         M(k=0)
+
+
+def test_backbone_params_pass_on_what_the_backbone_accepts():
+    from geoatlas.utils import backbone_params
+
+    out = backbone_params("mlp", {"hidden": [8]}, in_features=4, out_features=3, in_channels=1, num_classes=None)
+    assert out == {"hidden": [8], "in_features": 4, "out_features": 3}  # mlp takes no in_channels
+    assert backbone_params("mlp", {"in_features": 9}, in_features=4)["in_features"] == 9  # given wins
+    with pytest.raises(TypeError, match="backbone_params must be a dict"):
+        backbone_params("mlp", [1])
+    with pytest.raises(ValueError, match="registered encoder"):
+        backbone_params("sklearn_digits")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from geoatlas.interfaces import Encoder, Measure, check_finite_array
+from geoatlas.utils import backbone_params as resolve_backbone
 
 __all__ = ["SubspaceModel", "IntrinsicDimension", "random_projection", "reinitialize"]
 
@@ -298,15 +299,8 @@ class SubspaceEncoder(Encoder):
 
         if projection not in ("dense", "sparse"):
             raise ValueError(f"projection must be 'dense' or 'sparse', got {projection!r}")
-        if backbone_params is not None and not isinstance(backbone_params, dict):
-            raise TypeError(f"backbone_params must be a dict, got {type(backbone_params).__name__}")
-        info = ga.info(backbone)
-        if info.get("kind") != "encoder":
-            raise ValueError(f"backbone must name a registered encoder, {backbone!r} is a {info.get('kind', 'plugin')}")
-        params = dict(backbone_params or {})
-        for name, val in (("in_features", in_features), ("out_features", out_features), ("in_channels", in_channels), ("num_classes", num_classes)):
-            if val is not None and name in info["params"] and name not in params:
-                params[name] = val
+        params = resolve_backbone(backbone, backbone_params, in_features=in_features, out_features=out_features,
+                                  in_channels=in_channels, num_classes=num_classes)
         net = ga.create("encoder", backbone, **params)
         self.input_type = getattr(net, "input_type", "vector")  # type: ignore[misc]
         self.subspace = SubspaceModel(net, d, projection, normalize, seed)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from geoatlas.interfaces import Encoder, Measure
+from geoatlas.utils import backbone_params as resolve_backbone
 
 __all__ = ["MuP", "CoordinateCheck", "classify_parameters"]
 
@@ -108,15 +109,8 @@ class MuP(Encoder):
             raise ValueError(f"base_width must be a positive integer, got {base_width!r}")
         if not (isinstance(output_mult, (int, float)) and math.isfinite(output_mult) and output_mult > 0):
             raise ValueError(f"output_mult must be a positive number, got {output_mult!r}")
-        if backbone_params is not None and not isinstance(backbone_params, dict):
-            raise TypeError(f"backbone_params must be a dict, got {type(backbone_params).__name__}")
-        info = ga.info(backbone)
-        if info.get("kind") != "encoder":
-            raise ValueError(f"backbone must name a registered encoder, {backbone!r} is a {info.get('kind', 'plugin')}")
-        params = dict(backbone_params or {})
-        for name, val in (("in_features", in_features), ("out_features", out_features), ("in_channels", in_channels), ("num_classes", num_classes)):
-            if val is not None and name in info["params"] and name not in params:
-                params[name] = val
+        params = resolve_backbone(backbone, backbone_params, in_features=in_features, out_features=out_features,
+                                  in_channels=in_channels, num_classes=num_classes)
         target = _scaled_params(params, width_param, None)
         with torch.random.fork_rng():
             base = ga.create("encoder", backbone, **_scaled_params(params, width_param, int(base_width)))
