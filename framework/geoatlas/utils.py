@@ -149,3 +149,32 @@ def backbone_params(backbone: str, params: dict[str, Any] | None = None, **infer
         if val is not None and name in meta["params"] and name not in out:
             out[name] = val
     return out
+
+
+def embed(model: Any, X: Any, data_type: str = "vector", *, batch_size: int = 256) -> np.ndarray:
+    """A torch model's embedding of ``X`` — ``model.embed`` when it has one, else its forward —
+    in eval mode without gradients, in batches of ``batch_size`` (``(n, d)`` float64; the first
+    output of a model returning a tuple). One graph (``graph_nodes``) goes in whole; a vector
+    encoder then sees its node features. The model's training mode is restored afterwards. For
+    measures that take any registered encoder."""
+    import torch
+
+    from .pipeline.models import to_batch
+
+    fn = model.embed if callable(getattr(model, "embed", None)) else model
+    was_training = getattr(model, "training", None)
+    if was_training is not None:
+        model.eval()
+    try:
+        with torch.no_grad():
+            if data_type == "graph_nodes":
+                vector = getattr(model, "input_type", "vector") in ("vector", "features")
+                parts = [fn(X.x if vector and hasattr(X, "x") else X)]
+            else:
+                n = len(X)
+                parts = [fn(to_batch(X, np.arange(i, min(n, i + batch_size)), data_type)) for i in range(0, n, batch_size)]
+    finally:
+        if was_training:
+            model.train()
+    parts = [p[0] if isinstance(p, (tuple, list)) else p for p in parts]
+    return np.concatenate([p.detach().double().reshape(p.shape[0], -1).cpu().numpy() for p in parts])

@@ -86,3 +86,16 @@ def test_backbone_params_pass_on_what_the_backbone_accepts():
         backbone_params("mlp", [1])
     with pytest.raises(ValueError, match="registered encoder"):
         backbone_params("sklearn_digits")
+
+
+def test_embed_batches_in_eval_mode_and_restores_training():
+    from geoatlas.utils import embed
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.5))
+    net.train()
+    X = torch.randn(10, 3)
+    out = embed(net, X, batch_size=3)
+    assert out.dtype == np.float64 and out.shape == (10, 4) and net.training
+    with torch.no_grad():
+        assert np.allclose(out, net[0](X).double().numpy(), atol=1e-7)  # dropout off: eval mode

@@ -60,24 +60,10 @@ def persistence_statistics(deaths: np.ndarray, threshold: float = 0.5) -> dict[s
 def _embed(model: Any, X: Any, data_type: str) -> np.ndarray:
     import torch
 
-    from geoatlas.pipeline.models import to_batch
+    from geoatlas.utils import embed
 
     if isinstance(model, torch.nn.Module) or callable(getattr(model, "embed", None)):
-        fn = model.embed if callable(getattr(model, "embed", None)) else model
-        was = getattr(model, "training", None)
-        if was is not None:
-            model.eval()
-        try:
-            with torch.no_grad():
-                parts = []
-                for i in range(0, len(X), 256):
-                    out = fn(to_batch(X, np.arange(i, min(len(X), i + 256)), data_type))
-                    out = out[0] if isinstance(out, (tuple, list)) else out
-                    parts.append(out.detach().double().reshape(out.shape[0], -1).cpu().numpy())
-        finally:
-            if was:
-                model.train()
-        return np.concatenate(parts)
+        return embed(model, X, data_type)
     if callable(getattr(model, "transform", None)):
         return np.asarray(model.transform(np.asarray(X).reshape(len(X), -1)), dtype=np.float64)
     raise TypeError(f"class_separability cannot embed data with a {type(model).__name__}: it needs a torch module, "

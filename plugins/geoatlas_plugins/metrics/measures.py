@@ -55,30 +55,14 @@ def _features(X: Any) -> np.ndarray:
     return X
 
 
-def _embed(model: Any, X: Any, data_type: str, batch_size: int = 256) -> Any:
+def _embed(model: Any, X: Any, data_type: str) -> Any:
     """``model.embed`` (or its forward, or ``transform``) applied to ``X`` without gradients."""
     import torch
 
-    from geoatlas.pipeline.models import to_batch
+    from geoatlas.utils import embed
 
     if isinstance(model, torch.nn.Module) or hasattr(model, "embed"):
-        fn = model.embed if callable(getattr(model, "embed", None)) else model
-        was_training = getattr(model, "training", None)
-        if was_training is not None:
-            model.eval()
-        try:
-            with torch.no_grad():
-                if data_type == "graph_nodes":  # one graph; a vector encoder sees its node features
-                    vector = getattr(model, "input_type", "vector") in ("vector", "features")
-                    out = fn(X.x if vector and hasattr(X, "x") else X)
-                    return out[0] if isinstance(out, (tuple, list)) else out
-                n = len(X)
-                parts = [fn(to_batch(X, np.arange(i, min(n, i + batch_size)), data_type)) for i in range(0, n, batch_size)]
-        finally:
-            if was_training:
-                model.train()
-        parts = [p[0] if isinstance(p, (tuple, list)) else p for p in parts]
-        return torch.cat([p.reshape(p.shape[0], -1) for p in parts])
+        return embed(model, X, data_type)
     if callable(getattr(model, "transform", None)):
         return model.transform(_features(X))
     raise TypeError(
