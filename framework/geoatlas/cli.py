@@ -34,12 +34,12 @@ def _console() -> Any:
     return Console(width=min(Console().width, 100))
 
 
-def _plugin_table(rows: list[Any], title: str | None = None) -> None:
+def _plugin_table(rows: list[Any]) -> None:
     from rich.table import Table
 
     from .catalogue import KIND_ABBREV
 
-    table = Table(box=None, pad_edge=False, title=title, title_justify="left", header_style="bold", expand=True)
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=True)
     table.add_column("plugin", no_wrap=True, overflow="ellipsis", style="cyan", ratio=5, max_width=26)
     table.add_column("paper", overflow="ellipsis", no_wrap=True, ratio=6)
     table.add_column("year", no_wrap=True, width=4)

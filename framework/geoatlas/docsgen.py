@@ -70,18 +70,14 @@ def plugin_page(manifest: Any, readme: str | None, pipelines: list[Path] | None 
         out += ["**Example pipelines, measured** (a default `geoatlas run`: one torch thread, the spec's seed; these "
                 "numbers are `tests/core/data/pinned_metrics.json`, which the test suite re-runs and compares on every CI "
                 "run, so they are never typed by hand)", ""]
-        from .pipeline.compare import columns, model_rows
+        from .pipeline.compare import columns, markdown_table, model_rows
 
         for spec, models in measured:
             if not models:
                 continue
             rows = model_rows({"models": models})
             cols = [c for c in columns(rows) if c not in ("epochs",)][:8]
-            out += [f"`{spec.name}`", "", "| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-            for r in rows:
-                cells = [(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, ""))) for c in cols]
-                out.append(f"| {r['model']} | " + " | ".join(cells) + " |")
-            out.append("")
+            out += [f"`{spec.name}`", "", *markdown_table(rows, cols), ""]
     for spec in pipelines or []:
         text = spec.read_text(encoding="utf-8").rstrip()
         out += [f'??? example "Pipeline `{spec.name}` — `geoatlas run {spec.name}`"', "", "    ```yaml"]

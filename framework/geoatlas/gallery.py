@@ -4,7 +4,6 @@ its plots and its runtime. Numbers on these pages come from these runs, never ty
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import tempfile
@@ -23,30 +22,12 @@ def _description(text: str) -> str:
     return " ".join(x for x in lines if x)
 
 
-def _table(csv_path: Path) -> list[str]:
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows:
-        return []
-    cols = list(rows[0])
-
-    def fmt(v: str) -> str:
-        try:
-            f = float(v)
-        except ValueError:
-            return v
-        return str(int(f)) if f.is_integer() and abs(f) < 1e6 else f"{f:.4g}"
-
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return out
-
-
 def run_example(spec: Path, out_dir: Path, root: Path) -> dict[str, Any]:
     """Run one example and write its page; returns a summary row for the index."""
     import torch
 
     from .pipeline import Pipeline
+    from .pipeline.compare import columns, markdown_table, model_rows
 
     torch.set_num_threads(1)
     text = spec.read_text(encoding="utf-8")
@@ -61,7 +42,8 @@ def run_example(spec: Path, out_dir: Path, root: Path) -> dict[str, Any]:
             target = img / f"{spec.stem}__{png.name}"
             shutil.copyfile(png, target)
             plots.append(target.name)
-        table = _table(res.run_dir / "results.csv")
+        rows = model_rows(res.metrics)
+        table = markdown_table(rows, columns(rows)) if rows else []
         env = json.loads((res.run_dir / "environment.json").read_text(encoding="utf-8"))
     rel = spec.relative_to(root)
     page = [f"# {res.metrics.get('name', spec.stem)}", "", _description(text) or "", "",
@@ -75,10 +57,9 @@ def run_example(spec: Path, out_dir: Path, root: Path) -> dict[str, Any]:
         page += [f"![{name}](img/{name}){{ .gallery-figure }}", ""]
     page += ["## The spec", "", "```yaml", text.rstrip(), "```", ""]
     (out_dir / f"{spec.stem}.md").write_text("\n".join(page), encoding="utf-8")
-    headline = next((k for k in (table[0].strip("| ").split(" | ") if table else []) if k not in ("model",)), "")
     return {"stem": spec.stem, "name": res.metrics.get("name", spec.stem), "task": res.metrics.get("task"),
             "dataset": res.metrics["data"]["dataset"], "seconds": seconds, "models": len(res.metrics["models"]),
-            "headline": headline, "description": _description(text)}
+            "description": _description(text)}
 
 
 def build_gallery(docs_dir: Path, specs: list[Path], root: Path) -> list[Path]:

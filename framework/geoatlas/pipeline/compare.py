@@ -34,6 +34,17 @@ def columns(rows: list[dict[str, Any]], skip: tuple[str, ...] = ("model", "run")
     return cols
 
 
+def markdown_table(rows: list[dict[str, Any]], cols: list[str]) -> list[str]:
+    """Lines of a markdown table of ``rows`` (``model`` first, then ``cols``; floats to 4
+    significant digits), as the docs' plugin pages and gallery show results."""
+    def cell(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    out = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    out += [f"| {r['model']} | " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return out
+
+
 def write_results_csv(metrics: dict[str, Any], path: Path) -> Path:
     import csv
     import io
