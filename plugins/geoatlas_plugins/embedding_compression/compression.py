@@ -25,6 +25,7 @@ smaller representation per value):
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Annotated, Any
 
 import numpy as np
@@ -40,6 +41,13 @@ from geoatlas.validation import (
     check_cardinalities,
     check_id_table,
 )
+
+
+def floor_rate(rate: float, n: int) -> int:
+    """``floor(rate n)`` with ``rate`` read as the decimal it was written as: ``0.7 * 5460`` is
+    ``3822``, not the ``3821`` that binary floating point (``3821.9999..``) would floor to."""
+    return math.floor(Fraction(repr(float(rate))) * int(n))
+
 
 #: a memory budget: the kept fraction of the full table's parameters
 Rate = Annotated[float, Field(gt=0, le=1)]
@@ -107,7 +115,7 @@ class CompressedCTR(Encoder):
         self.rate, self.dim, self.seed = float(rate), int(dim), int(seed)
         self.N = int(sum(self.cardinalities))
         self.full_parameters = self.N * self.dim
-        self.budget = int(math.floor(self.rate * self.full_parameters))
+        self.budget = floor_rate(self.rate, self.full_parameters)
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
         hidden = [64, 32] if hidden is None else [int(h) for h in hidden]
@@ -176,7 +184,7 @@ class HashTrickEmbedding(CompressedCTR):
         if hash not in ("mod", "salted"):
             raise ValueError(f"hash must be 'mod' or 'salted', got {hash!r}")
         self.hash = hash
-        self.rows = max(1, int(math.floor(self.rate * self.N)))
+        self.rows = max(1, floor_rate(self.rate, self.N))
         self.salt = _salt(self.seed, 0)
         self.table = _normal(self.rows, self.dim)
 

@@ -2,6 +2,7 @@
 TT contraction, pruning schedule, the benchmark measure, errors."""
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -32,12 +33,20 @@ def _make(name, **kw):
 
 
 # ---------------------------------------------------------------- exact parameter counts
+def test_a_decimal_rate_is_not_floored_below_its_product():
+    # 0.7 * 455 * 12 is 3821.9999.. in binary floating point; the budget is 3822 parameters
+    r = _make("robe_embedding", rate=0.7, dim=12, block=6)
+    assert r.budget == 3822 and r.embedding_parameters() == 3822
+    assert _make("hash_trick_embedding", rate=0.7, dim=12).rows == math.floor(Fraction(7, 10) * N)
+
+
 @settings(max_examples=30, deadline=None)
 @given(rate=st.floats(0.05, 1.0), d=st.sampled_from([4, 8, 12]))
 def test_parameter_counts_at_each_budget(rate, d):
-    budget = math.floor(rate * N * d)
+    exact = Fraction(repr(rate))  # the rate as the decimal a user writes, not its binary neighbour
+    budget = math.floor(exact * N * d)
     h = _make("hash_trick_embedding", rate=rate, dim=d)
-    assert h.embedding_parameters() == math.floor(rate * N) * d <= budget
+    assert h.embedding_parameters() == math.floor(exact * N) * d <= budget
     r = _make("robe_embedding", rate=rate, dim=d, block=d // 2 if d % 2 == 0 else d)
     assert r.embedding_parameters() == max(r.block, budget)
     t = _make("tt_rec_embedding", rate=rate, dim=d) if rate >= 0.1 else None
