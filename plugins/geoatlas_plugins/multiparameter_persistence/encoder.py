@@ -176,7 +176,7 @@ class SignedMeasureNet(Encoder):
         """The Hilbert signed measures (rescaled to ``[0, 1]^2``) of one point cloud."""
         pts = as_point_cloud(cloud, "x")
         f = self.filtration_values(pts)
-        bif = rips_lowerstar(pts, f, threshold=self.threshold, max_dim=max(self.degrees) + 1, collapse=True)
+        bif = rips_lowerstar(pts, f, threshold=self.threshold, max_dim=max(self.degrees) + 1, collapse=True, order_vertices=False)
         scale = torch.tensor([self.radius_scale, 1.0], dtype=torch.float64)
         return [(p / scale, w) for p, w in compute_signed_measures(bif, "hilbert", self.degrees)]
 

@@ -58,22 +58,37 @@ def compute_signed_measures(
         return bif.degree_rips_measures(check_degrees(degrees))
     grids = bif.grids()
     grids_np = [g.detach().numpy() for g in grids]
-    sq = bif.squeezed(grids_np)
     degs: list[int | None] = [None] if invariant == "euler" else list(check_degrees(degrees))
-    sms = mp.signed_measure(sq, degrees=degs, invariant=invariant, coordinate_measure=True, n_jobs=1)
+    if bif.bitmap is not None:
+        sms = mp.signed_measure(bif.squeezed(grids_np), degrees=degs, invariant=invariant, coordinate_measure=True, n_jobs=1)
+        used = grids_np
+    else:
+        # multipers squeezes the complex once, onto the values it takes (after an edge collapse, a
+        # few hundred radii instead of every pairwise distance): a smaller Hilbert grid, no copy of
+        # a pre-squeezed tree (issue 22). Coordinates on that grid are mapped back to the sources'
+        # differentiable grid below; the atoms are the same (a grid value the complex does not take
+        # carries no mass).
+        from multipers.grids import compute_grid
+
+        used = [np.asarray(g, dtype=np.float64) for g in compute_grid(bif.complex, strategy="exact")]
+        sms = mp.signed_measure(bif.complex, degrees=degs, invariant=invariant, grid=used, coordinate_measure=True, n_jobs=1)
     n = bif.n_parameters
+    sizes = np.array([len(g) for g in used])
     out: list[SignedMeasureT] = []
     for idx, w in sms:
-        idx_t = torch.as_tensor(np.asarray(idx, dtype=np.int64)).reshape(-1, n)
-        w_t = torch.as_tensor(np.asarray(w, dtype=np.float64)).reshape(-1)
-        sizes = torch.tensor([len(g) for g in grids])
-        finite = (idx_t < sizes[None, :]).all(1) & (idx_t >= 0).all(1) & (w_t != 0)
-        idx_t, w_t = idx_t[finite], w_t[finite]
-        if len(idx_t):
-            pts = torch.stack([grids[p][idx_t[:, p]] for p in range(n)], 1)
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1, n)
+        w = np.asarray(w, dtype=np.float64).reshape(-1)
+        finite = (idx < sizes[None, :]).all(1) & (idx >= 0).all(1) & (w != 0)
+        idx, w = idx[finite], w[finite]
+        if len(idx):
+            cols = []
+            for p in range(n):
+                pos = idx[:, p] if used is grids_np else np.searchsorted(grids_np[p], used[p][idx[:, p]])
+                cols.append(grids[p][torch.as_tensor(pos)])
+            pts = torch.stack(cols, 1)
         else:
             pts = torch.zeros((0, n), dtype=torch.float64)
-        out.append((pts, w_t))
+        out.append((pts, torch.as_tensor(w)))
     return out
 
 
@@ -106,18 +121,30 @@ def convolve_signed_measure(
     ``multipers``' convolution); ``exponential``: ``K(z) = exp(-|z| / sigma)``.
     """
     pts, w = sm
+    if kernel not in ("gaussian", "exponential"):
+        raise ValueError(f"kernel must be 'gaussian' or 'exponential', got {kernel!r}")
+    n = box.shape[1]
+    if kernel == "gaussian":
+        # separable on the product grid: exp(-|g - p|^2 / 2s^2) = prod_q exp(-(g_q - p_q)^2 / 2s^2),
+        # so the image is sum_k w_k E_1[:, k] x ... x E_n[:, k]: n x (res_q x K) exponentials instead
+        # of prod_q res_q x K (issue 22; equal to the direct sum to rounding, pinned in the tests)
+        axes = [torch.linspace(float(box[0, q]), float(box[1, q]), int(resolution[q]), dtype=torch.float64) for q in range(n)]
+        if len(pts) == 0:
+            return torch.zeros(int(np.prod([len(a) for a in axes])), dtype=torch.float64)
+        p = pts.to(torch.float64)
+        E = [torch.exp(-((a[:, None] - p[None, :, q]) ** 2) / (2 * bandwidth**2)) for q, a in enumerate(axes)]
+        img = E[0] * (w.to(torch.float64) / (bandwidth * np.sqrt(2 * np.pi)) ** n)[None, :]  # (r_1, K)
+        if n == 1:
+            return img.sum(1)
+        for Eq in E[1:-1]:  # rows: the grid indices so far, first axis slowest
+            img = (img[:, None, :] * Eq[None, :, :]).reshape(-1, len(p))
+        return (img @ E[-1].T).reshape(-1)
     grid = _axis_grid(box, resolution)
     if len(pts) == 0:
         return torch.zeros(len(grid), dtype=torch.float64)
     diff = grid[:, None, :] - pts[None, :, :].to(torch.float64)
     sq = (diff**2).sum(-1)
-    n = pts.shape[1]
-    if kernel == "gaussian":
-        K = torch.exp(-sq / (2 * bandwidth**2)) / (bandwidth * np.sqrt(2 * np.pi)) ** n
-    elif kernel == "exponential":
-        K = torch.exp(-torch.where(sq > 0, sq.clamp_min(1e-300).sqrt(), torch.zeros_like(sq)) / bandwidth)
-    else:
-        raise ValueError(f"kernel must be 'gaussian' or 'exponential', got {kernel!r}")
+    K = torch.exp(-torch.where(sq > 0, sq.clamp_min(1e-300).sqrt(), torch.zeros_like(sq)) / bandwidth)  # exponential
     return K @ w.to(torch.float64)
 
 
@@ -259,7 +286,8 @@ class SignedMeasure(Descriptor):
             return compute_signed_measures(sample, self.invariant, self.degrees)
         filt = make_filtration(self.filtration, self.filtration_params)
         collapse = bool(self.collapse) and self.invariant == "hilbert"
-        bif = filt.build(sample, max_dim=self._max_dim(), collapse=collapse)
+        # signed measures do not depend on the vertex numbering: keep the input's (a faster collapse)
+        bif = filt.build(sample, max_dim=self._max_dim(), collapse=collapse, order_vertices=False)
         return compute_signed_measures(bif, self.invariant, self.degrees)
 
     def _bounds(self, sample: Any) -> np.ndarray:

@@ -214,3 +214,89 @@ def test_gradients_reach_graph_node_features_and_image_pixels() -> None:
     di = ga.create("descriptor", "signed_measure", filtration="cubical_bifiltration", resolution=5, bandwidth=0.2).fit([img.numpy()])
     assert di.input_type == "image"
     assert torch.autograd.gradcheck(lambda im: di.transform([im]).sum(), (img.clone().requires_grad_(True),), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def _atoms(sm):
+    """A signed measure as a sorted array of rows (x, y, weight): comparable across numberings."""
+    pts, w = sm
+    a = np.column_stack([pts.detach().numpy(), w.numpy()])
+    return a[np.lexsort(a.T[::-1])]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("collapse", [True, False])
+def test_input_numbering_gives_the_measures_of_the_function_value_numbering(seed, collapse) -> None:
+    # issue 22: signed measures keep the caller's vertex numbering (the collapse is faster than on
+    # the density-sorted numbering that MMA needs); the Hilbert decomposition and the Euler
+    # characteristic do not depend on it: the same atoms and weights, exactly
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(size=(40, 2)), rng.uniform(-3, 3, size=(8, 2))])
+    x[5] = x[6]  # a duplicated point: equal function values, ties in the numbering
+    filt = RipsCodensity(0.3)
+    for invariant, degrees in (("hilbert", (0, 1)), ("euler", (0,))):
+        c = collapse and invariant == "hilbert"
+        before = compute_signed_measures(filt.build(x, collapse=c, order_vertices=True), invariant, degrees)
+        after = compute_signed_measures(filt.build(x, collapse=c, order_vertices=False), invariant, degrees)
+        assert len(before) == len(after)
+        for b, a in zip(before, after, strict=True):
+            assert len(b[1]) > 0
+            np.testing.assert_array_equal(_atoms(b), _atoms(a))
+
+
+def test_descriptor_features_equal_the_function_value_numbering(clouds) -> None:
+    # the descriptor's features against the path it had before (numbering by function value)
+    d = ga.create("descriptor", "signed_measure", **PARAMS).fit(clouds)
+    F = d.transform(clouds)
+    filt = RipsCodensity(0.4)
+    res = [8, 8]
+    old = np.stack([np.concatenate([convolve_signed_measure(d._scaled(sm), d._vec_box(), res, 0.1).numpy()
+                                    for sm in compute_signed_measures(filt.build(c, max_dim=2, order_vertices=True), "hilbert", (0, 1))])
+                    for c in clouds])
+    np.testing.assert_allclose(F, old, rtol=0, atol=1e-12 * np.abs(old).max())
+
+
+@pytest.mark.parametrize("res", [[9], [7, 5], [16, 16], [4, 5, 6]])
+def test_separable_gaussian_convolution_equals_the_direct_sum(res) -> None:
+    # issue 22: the Gaussian image is computed axis by axis; the previous code summed
+    # w_k exp(-|g - p_k|^2 / 2 s^2) / (s sqrt(2 pi))^n over the full grid, as here
+    n = len(res)
+    rng = np.random.default_rng(n)
+    pts = torch.tensor(rng.uniform(size=(23, n)))
+    w = torch.tensor(rng.integers(-3, 4, size=23).astype(float))
+    box = np.stack([np.zeros(n) - 0.1, np.ones(n) + 0.2])
+    axes = [np.linspace(box[0, q], box[1, q], res[q]) for q in range(n)]
+    grid = np.stack([m.reshape(-1) for m in np.meshgrid(*axes, indexing="ij")], 1)
+    s = 0.07
+    sq = ((grid[:, None, :] - pts.numpy()[None]) ** 2).sum(-1)
+    direct = (np.exp(-sq / (2 * s**2)) / (s * np.sqrt(2 * np.pi)) ** n) @ w.numpy()
+    got = convolve_signed_measure((pts, w), box, res, s, "gaussian")
+    np.testing.assert_allclose(got.numpy(), direct, rtol=0, atol=1e-13 * np.abs(direct).max())
+    assert convolve_signed_measure((pts[:0], w[:0]), box, res, s).shape == (int(np.prod(res)),)
+    # gradients reach the points through the separable form as through the direct one
+    p = pts.clone().requires_grad_(True)
+    g, = torch.autograd.grad(convolve_signed_measure((p, w), box, res, s).pow(2).sum(), p)
+    p2 = pts.clone().requires_grad_(True)
+    sq_t = ((torch.as_tensor(grid)[:, None, :] - p2[None]) ** 2).sum(-1)
+    g2, = torch.autograd.grad(((torch.exp(-sq_t / (2 * s**2)) / (s * np.sqrt(2 * np.pi)) ** n) @ w).pow(2).sum(), p2)
+    np.testing.assert_allclose(g.numpy(), g2.numpy(), rtol=1e-10, atol=1e-12 * float(g2.abs().max()))
+
+
+@pytest.mark.parametrize("invariant", ["hilbert", "euler"])
+def test_complex_grid_gives_the_atoms_of_the_sources_grid(clouds, invariant) -> None:
+    # issue 22: multipers squeezes the complex onto the values it takes; the previous code squeezed
+    # it onto every source value (all pairwise distances) itself. Same atoms, same weights.
+    import multipers as mp
+
+    degrees = (0, 1) if invariant == "hilbert" else (0,)
+    for c in clouds[:3]:
+        bif = RipsCodensity(0.4).build(c, collapse=invariant == "hilbert", order_vertices=False)
+        grids = [g.detach().numpy() for g in bif.grids()]
+        degs = [None] if invariant == "euler" else list(degrees)
+        old = mp.signed_measure(bif.squeezed(grids), degrees=degs, invariant=invariant, coordinate_measure=True, n_jobs=1)
+        new = compute_signed_measures(bif, invariant, degrees)
+        for (idx, w), sm in zip(old, new, strict=True):
+            idx, w = np.asarray(idx, dtype=np.int64).reshape(-1, 2), np.asarray(w, dtype=float)
+            keep = (idx < [len(g) for g in grids]).all(1) & (w != 0)
+            pts = np.stack([grids[p][idx[keep, p]] for p in range(2)], 1)
+            np.testing.assert_array_equal(_atoms((torch.as_tensor(pts), torch.as_tensor(w[keep]))), _atoms(sm))
+            assert len(sm[1]) > 0
