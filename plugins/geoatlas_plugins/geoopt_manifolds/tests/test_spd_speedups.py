@@ -194,3 +194,62 @@ def test_float32_mean_does_not_drift() -> None:
     ref = m.frechet_mean(x.double(), tol=1e-13)
     assert float((m.frechet_mean(x).double() - ref).abs().max()) < 5e-6
     assert float((m.frechet_mean(x[:1]) - x[0]).abs().max()) < 5e-6
+
+
+@pytest.mark.parametrize("n", [3, 8, 32])
+def test_log_euclidean_distance_in_the_eigenframes_equals_the_difference_of_logarithms(n: int) -> None:
+    """Issue 22: d^2 = sum_ij (log l_i(X) - log l_j(Y))^2 (U_X^T U_Y)_ij^2 replaced
+    ||U_X log(L_X) U_X^T - U_Y log(L_Y) U_Y^T||_F (the previous code, recomputed here): equal to
+    1e-12 over several chunks of the batch, conditioned and near pairs, and 0 for identical points."""
+    k = 3 * spd_module._chunk(n) // 2 if n > 8 else 40  # more than one chunk at n = 32
+    x, y = _spd(k, n, 21), _spd(k, n, 22, cond=1e4)
+    y[: k // 4] = x[: k // 4] + 1e-6 * _spd(k // 4, n, 23)  # near pairs
+    y[-3:] = x[-3:]  # identical pairs
+    m = ga.create("manifold", "spd", n=n, metric="log_euclidean")
+
+    def logm(z: torch.Tensor) -> torch.Tensor:
+        lam, u = torch.linalg.eigh(z)
+        return (u * lam.log().unsqueeze(-2)) @ u.transpose(-1, -2)
+
+    before = torch.linalg.matrix_norm(logm(x) - logm(y))
+    for on in (True, False):
+        with checks(on):
+            got = m.dist(x, y)
+        far = slice(k // 4, k - 3)
+        np.testing.assert_allclose(got[far].numpy(), before[far].numpy(), rtol=1e-12)
+        # near pairs: both are limited by the eigendecompositions (an error ~ n eps |log X|, absolute)
+        np.testing.assert_allclose(got[: k // 4].numpy(), before[: k // 4].numpy(), rtol=0, atol=1e-12)
+        assert (got[-3:] == 0).all() and (before[-3:] == 0).all()
+        np.testing.assert_allclose(m.sqdist(x, y)[far].numpy(), before[far].numpy() ** 2, rtol=1e-12)
+
+
+def test_affine_invariant_distance_in_chunks_equals_the_whole_batch() -> None:
+    """Issue 22: without gradients the affine-invariant distance works through the batch in
+    cache-sized chunks; the same numbers as the whole-batch computation (the previous code,
+    recomputed here), broadcasting kept, and a non-PD matrix in a later chunk still named."""
+    n = 16
+    k = 3 * spd_module._chunk(n) + 5
+    x, y = _spd(k, n, 31), _spd(k, n, 32, cond=1e3)
+    m = ga.create("manifold", "spd", n=n, metric="affine_invariant")
+
+    def whole(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a, b = torch.broadcast_tensors(a, b)
+        chol = torch.linalg.cholesky(a)
+        w = torch.linalg.solve_triangular(chol, torch.linalg.solve_triangular(chol, b, upper=False).transpose(-1, -2), upper=False)
+        return (torch.linalg.eigvalsh(0.5 * (w + w.transpose(-1, -2))).log() ** 2).sum(-1).sqrt()
+
+    for on in (True, False):
+        with checks(on):
+            np.testing.assert_allclose(m.dist(x, y).numpy(), whole(x, y).numpy(), rtol=1e-12)
+            np.testing.assert_allclose(m.dist(x[:1], y).numpy(), whole(x[:1], y).numpy(), rtol=1e-12)
+            got = m.dist(x.reshape(k, 1, n, n), y[:3]).numpy()  # (k, 3) by broadcasting
+            assert got.shape == (k, 3)
+            np.testing.assert_allclose(got, whole(x.reshape(k, 1, n, n), y[:3]).numpy(), rtol=1e-12)
+    bad = x.clone()
+    bad[-2] = -bad[-2]  # negative-definite, in the last chunk
+    with pytest.raises(ValueError, match="x is not"):
+        m.dist(bad, y)
+    bad_y = y.clone()
+    bad_y[-1] = -bad_y[-1]
+    with pytest.raises(ValueError, match="y is not"):
+        m.dist(x, bad_y)
