@@ -71,6 +71,8 @@ def compute_signed_measures(
         from multipers.grids import compute_grid
 
         used = [np.asarray(g, dtype=np.float64) for g in compute_grid(bif.complex, strategy="exact")]
+        if not all(np.isin(u, g).all() for u, g in zip(used, grids_np, strict=True)):
+            used = grids_np  # the complex holds values its sources do not: squeeze onto the sources' grid
         sms = mp.signed_measure(bif.complex, degrees=degs, invariant=invariant, grid=used, coordinate_measure=True, n_jobs=1)
     n = bif.n_parameters
     sizes = np.array([len(g) for g in used])

@@ -300,3 +300,22 @@ def test_complex_grid_gives_the_atoms_of_the_sources_grid(clouds, invariant) -> 
             pts = np.stack([grids[p][idx[keep, p]] for p in range(2)], 1)
             np.testing.assert_array_equal(_atoms((torch.as_tensor(pts), torch.as_tensor(w[keep]))), _atoms(sm))
             assert len(sm[1]) > 0
+
+
+def test_complex_values_outside_the_sources_fall_back_to_the_sources_grid(clouds) -> None:
+    # a complex whose filtration values its sources do not hold (here: sources shifted by 1e-9)
+    # is squeezed onto the sources' grid, as before issue 22, instead of being mapped wrongly
+    import multipers as mp
+
+    from geoatlas_plugins.multiparameter_persistence.filtrations import Bifiltration
+
+    bif = RipsCodensity(0.4).build(clouds[0], order_vertices=False)
+    moved = Bifiltration(bif.complex, [bif.sources[0] + 1e-9, bif.sources[1]])
+    grids = [g.detach().numpy() for g in moved.grids()]
+    old = mp.signed_measure(moved.squeezed(grids), degrees=[0, 1], invariant="hilbert", coordinate_measure=True, n_jobs=1)
+    new = compute_signed_measures(moved, "hilbert", (0, 1))
+    for (idx, w), sm in zip(old, new, strict=True):
+        idx, w = np.asarray(idx, dtype=np.int64).reshape(-1, 2), np.asarray(w, dtype=float)
+        keep = (idx < [len(g) for g in grids]).all(1) & (w != 0)
+        pts = np.stack([grids[p][idx[keep, p]] for p in range(2)], 1)
+        np.testing.assert_array_equal(_atoms((torch.as_tensor(pts), torch.as_tensor(w[keep]))), _atoms(sm))
