@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import torch
 
@@ -53,11 +54,9 @@ def reference_state_dict(ours: torch.nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
-def reference_agreement(ref_path: str, past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> dict[str, float]:
-    """Max |ours - reference| of the predictions and of the interaction categories, float64, same weights."""
-    sys.path.insert(0, ref_path)
-    from n_body_system.model_t_reason import EqMotion as RefEqMotion  # type: ignore[import-not-found]
-
+def agreement_case(past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> tuple[Any, torch.Tensor]:
+    """Our float64 n-body reasoning model with perturbed weights and an input batch, both from ``seed``:
+    the case on which ours is compared with the authors' model (live, or against recorded outputs)."""
     torch.manual_seed(seed)
     ours = ga.create("encoder", "eqmotion", past_length=past, future_length=future, hidden_nf=64, hid_channel=64, n_layers=4,
                      flatten_output=False).double()
@@ -65,22 +64,39 @@ def reference_agreement(ref_path: str, past: int = 20, future: int = 20, agents:
     with torch.no_grad():
         for p in ours.parameters():
             p.add_(0.1 * torch.randn_like(p))
+    g = torch.Generator().manual_seed(seed + 1)
+    steps = 0.1 * torch.randn(batch, agents, past, 3, generator=g, dtype=torch.float64)
+    x = torch.randn(batch, agents, 1, 3, generator=g, dtype=torch.float64) + steps.cumsum(2)
+    ours.eval()
+    return ours, x
+
+
+def reference_outputs(ref_path: str, past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> dict[str, Any]:
+    """The authors' model (a checkout of MediaBrain-SJTU/EqMotion at ``ref_path``) with our weights, on
+    :func:`agreement_case`: its predictions and interaction categories, and ours."""
+    sys.path.insert(0, ref_path)
+    from n_body_system.model_t_reason import EqMotion as RefEqMotion  # type: ignore[import-not-found]
+
+    ours, x = agreement_case(past, future, agents, batch, seed)
     ref = RefEqMotion(in_node_nf=past, in_edge_nf=2, hidden_nf=64, in_channel=past, hid_channel=64, out_channel=future,
                       device="cpu", n_layers=4, recurrent=True).double()
     missing, unexpected = ref.load_state_dict(reference_state_dict(ours), strict=False)
     assert not unexpected, unexpected
     assert all(k.split(".")[1] in ("coord_mlp", "node_att_mlp") for k in missing), missing
-    g = torch.Generator().manual_seed(seed + 1)
-    steps = 0.1 * torch.randn(batch, agents, past, 3, generator=g, dtype=torch.float64)
-    x = torch.randn(batch, agents, 1, 3, generator=g, dtype=torch.float64) + steps.cumsum(2)
-    ours.eval()
     ref.eval()
     with torch.no_grad():
         out, cat = ours.predict(x, return_categories=True)
         vel, speed, _ = ours.invariant_motion_features(x)
         out_ref, cats_ref = ref(speed, x, vel)
-    return {"prediction": float((out - out_ref).abs().max()), "categories": float((cat - cats_ref[0]).abs().max()),
-            "prediction_scale": float(out.abs().max())}
+    return {"prediction": out, "categories": cat, "prediction_ref": out_ref, "categories_ref": cats_ref[0]}
+
+
+def reference_agreement(ref_path: str, past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> dict[str, float]:
+    """Max |ours - reference| of the predictions and of the interaction categories, float64, same weights."""
+    o = reference_outputs(ref_path, past, future, agents, batch, seed)
+    return {"prediction": float((o["prediction"] - o["prediction_ref"]).abs().max()),
+            "categories": float((o["categories"] - o["categories_ref"]).abs().max()),
+            "prediction_scale": float(o["prediction"].abs().max())}
 
 
 def main(ref_path: str | None = None, batch: int = 64, agents: int = 5, past: int = 10, future: int = 10) -> None:
