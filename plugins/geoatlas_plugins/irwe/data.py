@@ -48,7 +48,7 @@ class HouseRing(Dataset):
             edges.append((a, base))
             edges += [(base + u, base + v) for u, v in house]
         n = len(label)
-        E = set(map(lambda e: (min(e), max(e)), edges))
+        E = {(min(e), max(e)) for e in edges}
         while len(E) < len(edges) + self.extra_edges:
             u, v = rng.integers(0, n, 2)
             if u != v:

@@ -18,7 +18,7 @@ identities and positions.
 from __future__ import annotations
 
 import numbers
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ def check_walk_nodes(length: Any, name: str = "aw_length") -> int:
     return int(length)
 
 
-@lru_cache(maxsize=None)
+@cache
 def anonymous_walks(length: int) -> tuple[tuple[int, ...], ...]:
     """All anonymous walks with ``length`` nodes on simple graphs, in lexicographic order:
     restricted-growth strings starting at 0, each label at most 1 + the largest so far, no two
@@ -128,7 +128,6 @@ def exact_aw_distribution(A: sp.csr_matrix, length: int) -> np.ndarray:
 
 def exact_walk_count(A: sp.csr_matrix, length: int) -> int:
     """Number of walks with ``length`` nodes from all starts (the states of the exact DP)."""
-    deg = np.diff(A.indptr).astype(np.float64)
     v = np.ones(A.shape[0])
     for _ in range(length - 1):
         v = A @ v
@@ -165,7 +164,7 @@ def sampled_aw_distribution(A: sp.csr_matrix, length: int, n_samples: int, rng: 
     idx = _index(length)
     walks = anonymous_walks(length)
     base = length ** np.arange(length)[::-1]
-    code = {int(np.dot(a, base)): i for a, i in zip(walks, range(len(walks)))}
+    code = {int(np.dot(a, base)): i for i, a in enumerate(walks)}
     starts = np.repeat(np.arange(n), n_samples)
     lab = anonymise(random_walks(A, starts, length, rng))
     keys = lab @ base

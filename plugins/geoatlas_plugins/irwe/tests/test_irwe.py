@@ -2,8 +2,6 @@
 sampling convergence, relabelling invariance (hypothesis), automorphic nodes; the encoder's
 inductive identity/position separation at toy scale; descriptor conventions; clear errors."""
 
-import itertools
-
 import networkx as nx
 import numpy as np
 import pytest
