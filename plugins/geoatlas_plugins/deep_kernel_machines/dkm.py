@@ -173,6 +173,26 @@ class DeepKernelMachine(Encoder):
         else:
             self._opt = torch.optim.Adam(params, lr=self.lr) if params else None
 
+    # -- checkpoints: the Gram factors are sized by the training set, so they exist only after the
+    # first step; a state dict of a trained DKM re-creates them (from its own training points)
+    # before loading, and carries the inner optimiser's state, so that ``--resume`` continues the
+    # same L-BFGS/Adam run (tested: an interrupted run equals an uninterrupted one)
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"inner_optimizer": self._opt.state_dict() if self._opt is not None else None}
+
+    def set_extra_state(self, state: Any) -> None:
+        opt = state.get("inner_optimizer") if isinstance(state, dict) else None
+        if opt is not None and self._opt is not None:
+            self._opt.load_state_dict(opt)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        X, Y = state_dict.get("X_train"), state_dict.get("Y_train")
+        if isinstance(X, torch.Tensor) and isinstance(Y, torch.Tensor) and X.numel() and (
+            self.X_train.shape != X.shape or len(self.factors) != self.n_layers or self.log_noise is None
+        ):
+            self._init(X.to(_DT), Y.to(_DT))  # parameters of the right sizes; their values come next
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def grams(self) -> list[torch.Tensor]:
         """The current Gram matrices ``G_1..G_L`` of the training points."""
         eye = torch.eye(self.X_train.shape[0], dtype=_DT)
