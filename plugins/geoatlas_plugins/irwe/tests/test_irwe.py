@@ -219,3 +219,17 @@ def test_errors():
         ga.create("descriptor", "irwe").transform(nx.cycle_graph(4))
     with pytest.raises(ValueError, match="spacing"):
         HouseRing(ring_size=4, spacing=5)
+
+
+def test_auto_switches_to_sampling_and_formats_agree():
+    from geoatlas_plugins.irwe.model import aw_statistics
+
+    data = HouseRing(ring_size=9, seed=2).load().X
+    e = data.edge_index.numpy()
+    G = nx.Graph()
+    G.add_edges_from(e.T.tolist())
+    A_pyg, A_nx = graph_adjacency(data), graph_adjacency(G)
+    exact = aw_statistics(A_pyg, 4, "auto")
+    np.testing.assert_allclose(exact, aw_statistics(A_nx, 4, "exact"), atol=1e-12)  # Data == networkx input
+    sampled = aw_statistics(A_pyg, 4, "auto", aw_samples=3000, max_exact_walks=1, seed=0)
+    assert not np.array_equal(sampled, exact) and np.abs(sampled - exact).max() < 0.05
