@@ -185,13 +185,14 @@ class DeepKernelMachine(Encoder):
         if opt is not None and self._opt is not None:
             self._opt.load_state_dict(opt)
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        X, Y = state_dict.get("X_train"), state_dict.get("Y_train")
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        # also when the DKM is a submodule (the prefix); the factors are loaded after this, as children
+        X, Y = state_dict.get(prefix + "X_train"), state_dict.get(prefix + "Y_train")
         if isinstance(X, torch.Tensor) and isinstance(Y, torch.Tensor) and X.numel() and (
             self.X_train.shape != X.shape or len(self.factors) != self.n_layers or self.log_noise is None
         ):
             self._init(X.to(_DT), Y.to(_DT))  # parameters of the right sizes; their values come next
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def grams(self) -> list[torch.Tensor]:
         """The current Gram matrices ``G_1..G_L`` of the training points."""

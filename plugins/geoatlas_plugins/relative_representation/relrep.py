@@ -203,6 +203,14 @@ class RelativeHead(Encoder):
             raise ValueError("anchors contain NaN or Inf values")
         self.anchors = anchors.detach().to(self.decoder[0].weight.dtype).clone()
 
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        # the anchors are set at the first training step: a checkpoint (--resume, RunResult
+        # load_model) holds them, so the empty buffer takes their shape before they load
+        a = state_dict.get(prefix + "anchors")
+        if isinstance(a, torch.Tensor) and a.shape != self.anchors.shape:
+            self.anchors = torch.zeros(a.shape, dtype=self.anchors.dtype, device=self.anchors.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _x(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != self.in_features:

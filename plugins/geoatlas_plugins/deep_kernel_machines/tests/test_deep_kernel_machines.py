@@ -224,6 +224,9 @@ def test_an_interrupted_run_resumes_to_the_same_grams(tmp_path, optimizer):
         assert torch.equal(a, b)
     xt = torch.as_tensor(X[60:70], dtype=torch.float64)
     assert torch.equal(full(xt), resumed(xt))
+    nested = torch.nn.Sequential(ga.create("encoder", "dkm", **kw))  # a DKM inside another module
+    nested.load_state_dict(torch.nn.Sequential(part).state_dict())
+    assert torch.equal(nested[0](xt), part(xt))
     # without the inner optimiser's state the continuation differs (the check can fail)
     if optimizer == "lbfgs":
         state = part.state_dict()

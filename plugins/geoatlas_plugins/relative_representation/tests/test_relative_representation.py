@@ -110,3 +110,24 @@ def test_bad_input():
         ga.create("encoder", "relative_head", in_features=4, num_classes=2, output_normalization="zscore")
     with pytest.raises(ValueError, match="first training batch"):
         head.training_step(torch.randn(2, 4), torch.tensor([0, 1]), torch.nn.functional.cross_entropy)
+
+
+def test_a_checkpoint_restores_the_anchors_set_in_training(tmp_path):
+    """The anchors are drawn at the first training step; a checkpoint of the trained head (as the
+    trainer writes it, loaded weights-only) loads into a fresh head — whose anchor buffer is still
+    empty — and gives the same outputs; nested in another module too (resume, load_model)."""
+    torch.manual_seed(0)
+    kw = {"in_features": 10, "num_classes": 3, "num_anchors": 12, "latent_dim": 6}
+    head = ga.create("encoder", "relative_head", **kw)
+    x, y = torch.randn(40, 10), torch.randint(0, 3, (40,))
+    head.training_step(x, y, torch.nn.functional.cross_entropy)
+    torch.save({"model": head.state_dict()}, tmp_path / "ckpt.pt")
+    fresh = ga.create("encoder", "relative_head", **kw)
+    assert fresh.anchors.shape[0] == 0
+    fresh.load_state_dict(torch.load(tmp_path / "ckpt.pt", weights_only=True)["model"])
+    head.eval()
+    fresh.eval()
+    assert torch.equal(fresh.anchors, head.anchors) and torch.equal(fresh(x), head(x))
+    outer = torch.nn.Sequential(ga.create("encoder", "relative_head", **kw))
+    outer.load_state_dict(torch.nn.Sequential(head).state_dict())
+    assert torch.equal(outer[0].anchors, head.anchors)
