@@ -10,7 +10,8 @@ below marked [recon] is this plugin's standard-practice reconstruction, not the 
 * [recon] identity statistics ``s_v``: anonymous-walk distributions of ``v`` for walks of
   ``3..aw_length`` nodes (:mod:`.walks`), exact by dynamic programming or sampled;
 * [recon] identity unit: a transformer over one token per anonymous walk ``a``,
-  ``t_a = s_v(a) w_a + b_a`` (a feature tokenizer), mean-pooled and projected to ``h_id(v)``;
+  ``t_a = s_v(a) w_a + b_a`` (a feature tokenizer), mean-pooled and projected, plus a linear
+  skip of ``s_v``: ``h_id(v)``;
 * [recon] position unit: a transformer over ``walks_per_node`` uniform random walks from ``v``
   whose token at step ``t`` for the visited node ``u`` is ``W [h_id(u) ; r~(u)] + e_t``, with
   ``r~(u) = (1/T) sum_{t=1..T} (P^t r)(u)`` the random-walk visit distribution of ``u`` within
@@ -189,6 +190,7 @@ class IRWE(Encoder):
         self.id_unit = nn.TransformerEncoder(
             nn.TransformerEncoderLayer(hidden, heads, 2 * hidden, dropout=0.0, batch_first=True), layers, enable_nested_tensor=False)
         self.id_out = nn.Linear(hidden, self.dim_identity)
+        self.id_skip = nn.Linear(K, self.dim_identity, bias=False)
         self.id_dec = nn.Linear(self.dim_identity, K)
         # position unit: tokens [h_id(u) ; r(u)] + step embedding, over random walks
         self.pos_in = nn.Linear(self.dim_identity + self.signature_dim, hidden)
@@ -233,7 +235,7 @@ class IRWE(Encoder):
     # ------------------------------------------------------------------ units
     def _identity(self, g: _Graph) -> torch.Tensor:
         tokens = g.stats[:, :, None] * self.tok_w[None] + self.tok_b[None]  # (n, K, hidden)
-        return self.id_out(self.id_unit(tokens).mean(1))
+        return self.id_out(self.id_unit(tokens).mean(1)) + self.id_skip(g.stats)
 
     def _position(self, g: _Graph, h_id: torch.Tensor, walks: np.ndarray, sig: torch.Tensor) -> torch.Tensor:
         W = torch.as_tensor(walks)  # (n * r, L), rows grouped by start node
