@@ -133,6 +133,13 @@ def test_example_pipeline_runs(spec, tmp_path):
     pinned = PINNED.get(str(spec.relative_to(ROOT)))
     if pinned is not None:  # numbers change only on purpose: tests/core/data/pin_metrics.py re-pins them
         assert res.metrics["models"] == pinned
+    # every trained encoder reloads from its checkpoint (what --resume and load_model do), also
+    # those whose parameters or buffers are sized at the first training step
+    opened = ga.RunResult.open(res.run_dir)
+    for done in sorted((res.run_dir / "checkpoints").glob("*.done.json")):
+        label = done.name[: -len(".done.json")]
+        if "encoder" in json.loads(done.read_text()) and (done.parent / f"{label}.pt").exists():
+            opened.load_model(label)
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
