@@ -178,3 +178,17 @@ def embed(model: Any, X: Any, data_type: str = "vector", *, batch_size: int = 25
             model.train()
     parts = [p[0] if isinstance(p, (tuple, list)) else p for p in parts]
     return np.concatenate([p.detach().double().reshape(p.shape[0], -1).cpu().numpy() for p in parts])
+
+
+def with_node_features(graph: Any, Z: Any, what: str = "output='graph_nodes'") -> Any:
+    """A copy of the torch-geometric ``graph`` whose node features ``x`` are ``Z`` (float32): what a
+    node descriptor returns with ``output='graph_nodes'``, so that later steps and models still see
+    the graph's edges and masks. Anything but a ``Data``-like graph raises ``ValueError`` naming
+    ``what``."""
+    if not (hasattr(graph, "edge_index") and hasattr(graph, "clone")):
+        raise ValueError(f"{what} needs a torch-geometric Data input (it returns the graph with the features as x)")
+    import torch
+
+    out = graph.clone()
+    out.x = torch.as_tensor(Z, dtype=torch.float32)
+    return out

@@ -99,3 +99,19 @@ def test_embed_batches_in_eval_mode_and_restores_training():
     assert out.dtype == np.float64 and out.shape == (10, 4) and net.training
     with torch.no_grad():
         assert np.allclose(out, net[0](X).double().numpy(), atol=1e-7)  # dropout off: eval mode
+
+
+def test_with_node_features_copies_the_graph_with_new_x():
+    import numpy as np
+    import pytest
+    import torch
+    from torch_geometric.data import Data
+
+    from geoatlas.utils import with_node_features
+
+    g = Data(x=torch.zeros(3, 1), edge_index=torch.tensor([[0, 1], [1, 2]]), train_mask=torch.tensor([True, False, True]))
+    out = with_node_features(g, np.arange(6.0).reshape(3, 2))
+    assert out.x.dtype == torch.float32 and out.x.tolist() == [[0, 1], [2, 3], [4, 5]]
+    assert g.x.shape == (3, 1) and torch.equal(out.edge_index, g.edge_index) and torch.equal(out.train_mask, g.train_mask)
+    with pytest.raises(ValueError, match="output='graph_nodes' needs a torch-geometric Data"):
+        with_node_features(np.eye(3), np.zeros((3, 2)))

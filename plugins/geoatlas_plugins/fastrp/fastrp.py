@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from geoatlas.interfaces import Descriptor
-from geoatlas.utils import adjacency_matrix
+from geoatlas.utils import adjacency_matrix, with_node_features
 
 INPUT_MATRICES = ("trans", "adj")
 PROJECTIONS = ("sparse", "gaussian")
@@ -193,12 +193,4 @@ class FastRP(Descriptor):
 
     def transform(self, X: Any) -> Any:
         Z = self.embed(X)
-        if self.output == "features":
-            return Z
-        if not (hasattr(X, "edge_index") and hasattr(X, "clone")):
-            raise ValueError("output='graph_nodes' needs a torch-geometric Data input (it returns the graph with the embedding as x)")
-        import torch
-
-        out = X.clone()
-        out.x = torch.as_tensor(Z, dtype=torch.float32)
-        return out
+        return Z if self.output == "features" else with_node_features(X, Z)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from geoatlas.interfaces import Descriptor
+from geoatlas.utils import with_node_features
 
 from .orbits import N_ORBITS, orbit_adjacencies, orbit_counts
 
@@ -17,16 +18,6 @@ OUTPUTS = ("features", "graph_nodes")
 def _check_size(value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
         raise ValueError(f"max_graphlet_size must be an integer in [{low}, {high}], got {value!r}")
-
-
-def _as_graph_nodes(X: Any, Z: np.ndarray) -> Any:
-    if not (hasattr(X, "edge_index") and hasattr(X, "clone")):
-        raise ValueError("output='graph_nodes' needs a torch-geometric Data input (it returns the graph with the features as x)")
-    import torch
-
-    out = X.clone()
-    out.x = torch.as_tensor(Z, dtype=torch.float32)
-    return out
 
 
 #: matrices up to this many rows/columns get an exact dense SVD (deterministic); larger ones a seeded randomized SVD
@@ -85,7 +76,7 @@ class GraphletOrbits(Descriptor):
         self._validate()
         C = orbit_counts(X, int(self.max_graphlet_size)).astype(np.float64)
         Z = np.log1p(C) if self.log1p else C
-        return Z if self.output == "features" else _as_graph_nodes(X, Z)
+        return Z if self.output == "features" else with_node_features(X, Z)
 
 
 class OrbitAdjacency(Descriptor):
@@ -180,4 +171,4 @@ class OrbitAdjacency(Descriptor):
                     P = TruncatedSVD(k, random_state=int(self.seed), algorithm="randomized").fit_transform(Bn)
                 parts.append(np.pad(P, ((0, 0), (0, int(self.n_components) - k))))
             Z = np.concatenate(parts, axis=1)
-        return Z if self.output == "features" else _as_graph_nodes(X, Z)
+        return Z if self.output == "features" else with_node_features(X, Z)

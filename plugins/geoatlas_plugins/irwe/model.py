@@ -39,6 +39,7 @@ from pydantic import Field
 from torch import nn
 
 from geoatlas.interfaces import Descriptor, Encoder
+from geoatlas.utils import with_node_features
 from geoatlas.validation import PositiveFloat, PositiveInt
 
 from .walks import (
@@ -374,17 +375,11 @@ class IRWEDescriptor(Descriptor):
         enc = getattr(self, "encoder_", None)
         if enc is None:
             raise RuntimeError("IRWEDescriptor: call fit(X) before transform (the encoder trains on a graph)")
-        if self.output == "graph_nodes" and not (hasattr(X, "edge_index") and hasattr(X, "clone")):
-            raise ValueError("output='graph_nodes' needs a torch-geometric Data input (it returns the graph with the embedding as x)")
         with torch.no_grad():
             Z = enc(X).double().numpy()
         if self.standardize:
             Z = (Z - Z.mean(0)) / (Z.std(0) + 1e-12)
-        if self.output == "features":
-            return Z
-        out = X.clone()
-        out.x = torch.as_tensor(Z, dtype=torch.float32)
-        return out
+        return Z if self.output == "features" else with_node_features(X, Z)
 
 
 class AnonymousWalks(Descriptor):
@@ -409,12 +404,6 @@ class AnonymousWalks(Descriptor):
         return "graph_nodes" if self.output == "graph_nodes" else "features"
 
     def transform(self, X: Any) -> Any:
-        if self.output == "graph_nodes" and not (hasattr(X, "edge_index") and hasattr(X, "clone")):
-            raise ValueError("output='graph_nodes' needs a torch-geometric Data input (it returns the graph with the embedding as x)")
         A = graph_adjacency(X, "X")
         Z = aw_statistics(A, int(self.aw_length), self.statistics, int(self.aw_samples), int(self.max_exact_walks), int(self.seed))
-        if self.output == "features":
-            return Z
-        out = X.clone()
-        out.x = torch.as_tensor(Z, dtype=torch.float32)
-        return out
+        return Z if self.output == "features" else with_node_features(X, Z)
