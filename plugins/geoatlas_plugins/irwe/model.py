@@ -28,6 +28,7 @@ below marked [recon] is this plugin's standard-practice reconstruction, not the 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import numbers
 from typing import Annotated, Any, ClassVar, Literal
@@ -357,11 +358,7 @@ class IRWEDescriptor(Descriptor):
         self._make()
 
     def _make(self) -> IRWE:
-        p = {k: getattr(self, k) for k in ("dim_identity", "dim_position", "aw_length", "walk_length", "walks_per_node",
-                                           "window", "negatives", "signature_dim", "signature_steps", "hidden", "heads", "layers",
-                                           "identity_weight", "temperature", "epochs", "lr", "statistics", "aw_samples",
-                                           "max_exact_walks", "part", "seed")}
-        return IRWE(**p)
+        return IRWE(**{k: getattr(self, k) for k in inspect.signature(IRWE).parameters})  # every encoder parameter
 
     @property
     def output_type(self) -> str:
