@@ -71,15 +71,21 @@ def agreement_case(past: int = 20, future: int = 20, agents: int = 5, batch: int
     return ours, x
 
 
-def reference_outputs(ref_path: str, past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> dict[str, Any]:
-    """The authors' model (a checkout of MediaBrain-SJTU/EqMotion at ``ref_path``) with our weights, on
-    :func:`agreement_case`: its predictions and interaction categories, and ours."""
+def _reference_model(ref_path: str, past: int, future: int) -> Any:
+    """The authors' n-body reasoning ``EqMotion`` (``n_body_system/model_t_reason.py`` of a checkout at
+    ``ref_path``) in the benchmark's configuration (hidden 64, 4 layers)."""
     sys.path.insert(0, ref_path)
     from n_body_system.model_t_reason import EqMotion as RefEqMotion  # type: ignore[import-not-found]
 
+    return RefEqMotion(in_node_nf=past, in_edge_nf=2, hidden_nf=64, in_channel=past, hid_channel=64, out_channel=future,
+                       device="cpu", n_layers=4, recurrent=True)
+
+
+def reference_outputs(ref_path: str, past: int = 20, future: int = 20, agents: int = 5, batch: int = 4, seed: int = 0) -> dict[str, Any]:
+    """The authors' model (a checkout of MediaBrain-SJTU/EqMotion at ``ref_path``) with our weights, on
+    :func:`agreement_case`: its predictions and interaction categories, and ours."""
     ours, x = agreement_case(past, future, agents, batch, seed)
-    ref = RefEqMotion(in_node_nf=past, in_edge_nf=2, hidden_nf=64, in_channel=past, hid_channel=64, out_channel=future,
-                      device="cpu", n_layers=4, recurrent=True).double()
+    ref = _reference_model(ref_path, past, future).double()
     missing, unexpected = ref.load_state_dict(reference_state_dict(ours), strict=False)
     assert not unexpected, unexpected
     assert all(k.split(".")[1] in ("coord_mlp", "node_att_mlp") for k in missing), missing
@@ -124,12 +130,8 @@ def main(ref_path: str | None = None, batch: int = 64, agents: int = 5, past: in
     rows = [("ours (geoatlas eqmotion)", t_ours, e_ours)]
     ref = None
     if ref_path:
-        sys.path.insert(0, ref_path)
         try:
-            from n_body_system.model_t_reason import EqMotion as RefEqMotion  # type: ignore[import-not-found]
-
-            ref = RefEqMotion(in_node_nf=past, in_edge_nf=2, hidden_nf=64, in_channel=past, hid_channel=64, out_channel=future,
-                              device="cpu", n_layers=4, recurrent=True)
+            ref = _reference_model(ref_path, past, future)
         except Exception as exc:  # the reference is optional
             print(f"reference not available from {ref_path!r}: {exc}")
     else:
