@@ -104,9 +104,13 @@ def zero_mass(sm: SignedMeasureT, corner: torch.Tensor | np.ndarray) -> SignedMe
     return torch.cat([pts, corner.to(pts.dtype)]), torch.cat([w, -total.reshape(1)])
 
 
+def _axes(box: np.ndarray, resolution: Sequence[int]) -> list[torch.Tensor]:
+    """The regular grid's coordinates along each parameter."""
+    return [torch.linspace(float(box[0, p]), float(box[1, p]), int(resolution[p]), dtype=torch.float64) for p in range(box.shape[1])]
+
+
 def _axis_grid(box: np.ndarray, resolution: Sequence[int]) -> torch.Tensor:
-    axes = [torch.linspace(float(box[0, p]), float(box[1, p]), int(resolution[p]), dtype=torch.float64) for p in range(box.shape[1])]
-    mesh = torch.meshgrid(*axes, indexing="ij")
+    mesh = torch.meshgrid(*_axes(box, resolution), indexing="ij")
     return torch.stack([m.reshape(-1) for m in mesh], 1)
 
 
@@ -130,7 +134,7 @@ def convolve_signed_measure(
         # separable on the product grid: exp(-|g - p|^2 / 2s^2) = prod_q exp(-(g_q - p_q)^2 / 2s^2),
         # so the image is sum_k w_k E_1[:, k] x ... x E_n[:, k]: n x (res_q x K) exponentials instead
         # of prod_q res_q x K (issue 22; equal to the direct sum to rounding, pinned in the tests)
-        axes = [torch.linspace(float(box[0, q]), float(box[1, q]), int(resolution[q]), dtype=torch.float64) for q in range(n)]
+        axes = _axes(box, resolution)
         if len(pts) == 0:
             return torch.zeros(int(np.prod([len(a) for a in axes])), dtype=torch.float64)
         p = pts.to(torch.float64)
