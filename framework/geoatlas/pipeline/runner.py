@@ -48,7 +48,8 @@ class RunResult:
 
         ck = self.run_dir / "checkpoints"
         done, weights = ck / f"{label}.done.json", ck / f"{label}.pt"
-        models = sorted(n for n in (p.name[: -len(".done.json")] for p in ck.glob("*.done.json")) if (ck / f"{n}.pt").exists()) if ck.exists() else []
+        labels = (p.name[: -len(".done.json")] for p in ck.glob("*.done.json")) if ck.exists() else ()
+        models = sorted(n for n in labels if (ck / f"{n}.pt").exists())  # reloadable: a weights file beside it
         if not done.exists() or not weights.exists():
             listed = ", ".join(models) or "none"
             raise SpecError(f"run {str(self.run_dir)!r} has no trained encoder checkpoint for {label!r} "
